@@ -1,0 +1,54 @@
+# make synth: create .venv, install the pinned dependencies, write generated/
+# make test:  the whole suite: unit, terraform validate, checkov policy, moto emulator
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# checkov pins clash with ours: it lives in its own virtualenv.
+CHECKOV_VENV ?= .venv-checkov
+CHECKOV_VERSION := 3.3.30
+SLOW_TIERS := validate or policy or emulator
+
+.PHONY: install synth test test-unit validate policy emulator bench fmt lint clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+$(CHECKOV_VENV)/.installed:
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet checkov==$(CHECKOV_VERSION)
+	touch $@
+
+synth: $(VENV)/.installed
+	$(PY) main.py synth
+
+test: $(VENV)/.installed $(CHECKOV_VENV)/.installed
+	CHECKOV=$(abspath $(CHECKOV_VENV))/bin/checkov $(PY) -m pytest
+
+# The quick tier: unit, CLI and bad-input tests only.
+test-unit: $(VENV)/.installed
+	$(PY) -m pytest -m "not ($(SLOW_TIERS))"
+
+validate: $(VENV)/.installed
+	$(PY) -m pytest -m validate
+
+policy: $(VENV)/.installed $(CHECKOV_VENV)/.installed
+	CHECKOV=$(abspath $(CHECKOV_VENV))/bin/checkov $(PY) -m pytest -m policy
+
+emulator: $(VENV)/.installed
+	$(PY) -m pytest -m emulator
+
+bench: $(VENV)/.installed
+	$(PY) tools/bench.py
+
+fmt: $(VENV)/.installed
+	$(PY) -m ruff format main.py modules synth_tests tools
+
+lint: $(VENV)/.installed
+	$(PY) -m ruff check main.py modules synth_tests tools
+
+clean:
+	rm -rf $(VENV) $(CHECKOV_VENV) .pytest_cache

@@ -1,0 +1,112 @@
+"""The one module that imports cdktf, constructs and the AWS provider bindings.
+
+CDKTF is archived upstream; keeping every import here means a move to its community fork (or to
+another binding package) changes this file only. Everything else writes `from modules.cdk import
+...` and reaches provider resources through `aws.<module>`, e.g. `aws.vpc.Vpc`.
+
+Fast provider import: the bindings package's `__init__` imports all ~2,136 resource modules
+(seconds and hundreds of MB). We register a bare package object instead, load the package's
+`_jsii` module (which loads the jsii assembly into the runtime) and import only the resource
+modules a stack asks for. If the package layout ever stops allowing that, we fall back to the
+plain import and record it in `PROVIDER_IMPORT`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import sys
+import types
+from collections.abc import Callable
+from typing import Any
+
+# The machines run Node.js 20; jsii prints a large end-of-life banner on every start otherwise.
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+from cdktf import (  # noqa: E402
+    App,
+    Fn,
+    LocalBackend,
+    S3Backend,
+    TerraformOutput,
+    TerraformResourceLifecycle,
+    TerraformStack,
+    Testing,
+)
+from constructs import Construct  # noqa: E402
+
+PROVIDER_PACKAGE = "cdktf_cdktf_provider_aws"
+
+__all__ = [
+    "App",
+    "Construct",
+    "Fn",
+    "LocalBackend",
+    "PROVIDER_IMPORT",
+    "S3Backend",
+    "TerraformOutput",
+    "TerraformResourceLifecycle",
+    "TerraformStack",
+    "Testing",
+    "aws",
+    "override",
+]
+
+
+def _import_without_package_init(
+    find_spec: Callable[[str], importlib.machinery.ModuleSpec | None] = importlib.util.find_spec,
+) -> types.ModuleType:
+    """Register the provider package without running its `__init__`, then load its jsii assembly."""
+    spec = find_spec(PROVIDER_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError(f"{PROVIDER_PACKAGE} is not installed as a package")
+    package = types.ModuleType(PROVIDER_PACKAGE)
+    package.__path__ = list(spec.submodule_search_locations)
+    package.__spec__ = spec
+    package.__file__ = spec.origin
+    package.__package__ = PROVIDER_PACKAGE
+    sys.modules[PROVIDER_PACKAGE] = package
+    try:
+        importlib.import_module(f"{PROVIDER_PACKAGE}._jsii")
+    except Exception:
+        del sys.modules[PROVIDER_PACKAGE]
+        raise
+    return package
+
+
+def load_provider_package(
+    find_spec: Callable[[str], importlib.machinery.ModuleSpec | None] = importlib.util.find_spec,
+) -> tuple[types.ModuleType, str]:
+    """Return the provider package and how it was imported: "fast" or "plain" (the fallback)."""
+    if PROVIDER_PACKAGE in sys.modules:
+        package = sys.modules[PROVIDER_PACKAGE]
+        return package, "plain" if hasattr(package, "vpc") else "fast"
+    if os.environ.get("SYNTH_PROVIDER_IMPORT") != "plain":
+        try:
+            return _import_without_package_init(find_spec), "fast"
+        except (ImportError, AttributeError):
+            pass
+    return importlib.import_module(PROVIDER_PACKAGE), "plain"
+
+
+_package, PROVIDER_IMPORT = load_provider_package()
+
+
+class _ProviderModules:
+    """`aws.<resource_module>`: imports one provider resource module on first use."""
+
+    def __getattr__(self, name: str) -> types.ModuleType:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        module = importlib.import_module(f"{PROVIDER_PACKAGE}.{name}")
+        setattr(self, name, module)
+        return module
+
+
+aws = _ProviderModules()
+
+
+def override(resource: Any, path: str, value: Any) -> None:
+    """Set an attribute the bindings do not expose (one known gap per call site, commented there)."""
+    resource.add_override(path, value)

@@ -1,0 +1,43 @@
+"""Names that more than one stack must agree on, derived from config alone.
+
+The environment backends find the bootstrap stack's bucket, lock table and key by these names,
+never by cross-stack references: a reference would couple the stacks through remote state.
+"""
+
+from __future__ import annotations
+
+from modules.config import ProjectConfig
+
+
+def partition(region: str) -> str:
+    """The ARN partition a region belongs to."""
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
+def state_bucket(project: ProjectConfig) -> str:
+    # Account and region make the global S3 name unique without a random suffix.
+    return f"{project.name}-tfstate-{project.account_id}-{project.region}"
+
+
+def lock_table(project: ProjectConfig) -> str:
+    return f"{project.name}-tflock"
+
+
+def state_key_alias(project: ProjectConfig) -> str:
+    return f"alias/{project.name}-tfstate"
+
+
+def state_key_alias_arn(project: ProjectConfig) -> str:
+    return (
+        f"arn:{partition(project.region)}:kms:{project.region}:{project.account_id}:"
+        f"{state_key_alias(project)}"
+    )
+
+
+def state_object_key(stack_name: str) -> str:
+    """Where a stack's state lives inside the state bucket."""
+    return f"{stack_name}/terraform.tfstate"

@@ -1,0 +1,44 @@
+"""IAM and resource policy documents as deterministic JSON strings.
+
+Policies are plain JSON (sorted keys) with Terraform references interpolated where needed, so a
+reviewer reads the exact document AWS receives in `generated/`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+
+def document(*statements: dict[str, Any]) -> str:
+    """A policy document: version 2012-10-17 and the given statements, in the order given."""
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)}, sort_keys=True)
+
+
+def service_trust(service: str) -> str:
+    """A role trust policy that lets one AWS service assume the role."""
+    return document(
+        {
+            "Sid": "ServiceAssumesRole",
+            "Effect": "Allow",
+            "Principal": {"Service": service},
+            "Action": "sts:AssumeRole",
+        }
+    )
+
+
+def account_root(partition: str, account_id: str) -> dict[str, Any]:
+    """The account's root principal: delegates key access to the account's IAM policies."""
+    return {"AWS": f"arn:{partition}:iam::{account_id}:root"}
+
+
+def deny_insecure_transport(bucket_arn: str) -> dict[str, Any]:
+    """Refuse every S3 request to the bucket and its objects that does not use TLS."""
+    return {
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [bucket_arn, f"{bucket_arn}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
