@@ -39,3 +39,65 @@ def terraform_cli_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from modules.terraform_cli import find_mirror, write_cli_config
 
     return write_cli_config(tmp_path_factory.mktemp("terraform"), find_mirror())
+
+
+# --- config fixtures -------------------------------------------------------------------------
+
+BASE_PROJECT = """\
+name = "acme"
+region = "eu-west-1"
+account_id = "111111111111"
+"""
+
+
+def write_config(directory: Path, files: dict[str, str], project: str | None = BASE_PROJECT) -> Path:
+    """Write project.toml (unless None) and the given <name>.toml files; returns the directory."""
+    directory.mkdir(parents=True, exist_ok=True)
+    if project is not None:
+        (directory / "project.toml").write_text(project)
+    for name, text in files.items():
+        (directory / f"{name}.toml").write_text(text)
+    return directory
+
+
+def env_toml(cidr: str = "10.10.0.0/16", profile: str = "development", network: str = "") -> str:
+    return f'profile = "{profile}"\n\n[network]\ncidr = "{cidr}"\n{network}'
+
+
+def load(directory: Path):
+    from modules.config import load_platform
+
+    return load_platform(directory)
+
+
+def synth_stack(stack) -> dict:
+    """The Terraform JSON of one stack, parsed (cdktf Testing: one jsii runtime per session)."""
+    import json
+
+    from modules.cdk import Testing
+
+    return json.loads(Testing.synth(stack))
+
+
+def resources(stack_json: dict, resource_type: str) -> dict[str, dict]:
+    return stack_json.get("resource", {}).get(resource_type, {})
+
+
+def only(stack_json: dict, resource_type: str) -> dict:
+    found = list(resources(stack_json, resource_type).values())
+    assert len(found) == 1, f"expected one {resource_type}, found {len(found)}"
+    return found[0]
+
+
+@pytest.fixture(scope="session")
+def committed_platform():
+    from modules.config import load_platform
+
+    return load_platform(CONFIG_DIR)
+
+
+def environment_json(platform, name: str) -> dict:
+    from modules.cdk import Testing
+    from modules.environment import EnvironmentStack
+
+    return synth_stack(EnvironmentStack(Testing.app(), platform.environment(name)))
