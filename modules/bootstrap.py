@@ -39,7 +39,9 @@ class StateStoreProps:
     def of(cls, project: ProjectConfig) -> StateStoreProps:
         return cls(
             bucket_name=naming.state_bucket(project),
-            lock_table_name=naming.lock_table(project) if project.state.lock in ("dynamodb", "both") else None,
+            lock_table_name=naming.lock_table(project)
+            if project.state.lock in ("dynamodb", "both")
+            else None,
             key_alias=naming.state_key_alias(project),
             account_id=project.account_id,
             partition=naming.partition(project.region),
@@ -186,8 +188,12 @@ class BootstrapStack(TerraformStack):
             LocalBackend(self, path="terraform.tfstate")
 
         store = StateStore(self, "state", StateStoreProps.of(project))
-        TerraformOutput(self, "state_bucket", value=store.bucket_name, description="S3 bucket holding Terraform state")
-        TerraformOutput(self, "state_kms_key_arn", value=store.key_arn, description="KMS key encrypting state")
+        TerraformOutput(
+            self, "state_bucket", value=store.bucket_name, description="S3 bucket holding Terraform state"
+        )
+        TerraformOutput(
+            self, "state_kms_key_arn", value=store.key_arn, description="KMS key encrypting state"
+        )
         if store.lock_table_name is not None:
             TerraformOutput(
                 self, "lock_table", value=store.lock_table_name, description="DynamoDB table for state locks"

@@ -24,7 +24,7 @@ from typing import Any
 # The machines run Node.js 20; jsii prints a large end-of-life banner on every start otherwise.
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
-from cdktf import (  # noqa: E402
+from cdktf import (
     App,
     Fn,
     LocalBackend,
@@ -34,16 +34,16 @@ from cdktf import (  # noqa: E402
     TerraformStack,
     Testing,
 )
-from constructs import Construct  # noqa: E402
+from constructs import Construct
 
 PROVIDER_PACKAGE = "cdktf_cdktf_provider_aws"
 
 __all__ = [
+    "PROVIDER_IMPORT",
     "App",
     "Construct",
     "Fn",
     "LocalBackend",
-    "PROVIDER_IMPORT",
     "S3Backend",
     "TerraformOutput",
     "TerraformResourceLifecycle",
@@ -82,12 +82,10 @@ def load_provider_package(
     if PROVIDER_PACKAGE in sys.modules:
         package = sys.modules[PROVIDER_PACKAGE]
         return package, "plain" if hasattr(package, "vpc") else "fast"
-    if os.environ.get("SYNTH_PROVIDER_IMPORT") != "plain":
-        try:
-            return _import_without_package_init(find_spec), "fast"
-        except (ImportError, AttributeError):
-            pass
-    return importlib.import_module(PROVIDER_PACKAGE), "plain"
+    try:
+        return _import_without_package_init(find_spec), "fast"
+    except (ImportError, AttributeError):
+        return importlib.import_module(PROVIDER_PACKAGE), "plain"
 
 
 _package, PROVIDER_IMPORT = load_provider_package()

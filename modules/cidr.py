@@ -27,9 +27,7 @@ def allocate(cidr: IPv4Network, zone_count: int, private_prefix: int, public_pre
     """
     for label, prefix in (("private", private_prefix), ("public", public_prefix)):
         if prefix < cidr.prefixlen:
-            raise ValueError(
-                f"{label} subnet prefix /{prefix} is larger than the VPC CIDR /{cidr.prefixlen}"
-            )
+            raise ValueError(f"{label} subnet prefix /{prefix} is larger than the VPC CIDR /{cidr.prefixlen}")
     requests = [("private", private_prefix)] * zone_count + [("public", public_prefix)] * zone_count
     # Stable sort by size keeps zone order inside each kind and puts the larger blocks first.
     order = sorted(range(len(requests)), key=lambda i: requests[i][1])

@@ -41,7 +41,9 @@ INTERFACE_ENDPOINTS = ("ecr.api", "ecr.dkr", "logs", "secretsmanager", "ssm", "k
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,18}[a-z0-9]$")]
 AccountId = Annotated[str, StringConstraints(pattern=r"^[0-9]{12}$")]
 Region = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$")]
-RoleArn = Annotated[str, StringConstraints(pattern=r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@/_-]+$")]
+RoleArn = Annotated[
+    str, StringConstraints(pattern=r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@/_-]+$")
+]
 ZoneLetter = Annotated[str, StringConstraints(pattern=r"^[a-z]$")]
 TagKey = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[\w .:/=+@-]+$")]
 TagValue = Annotated[str, StringConstraints(max_length=256, pattern=r"^[\w .:/=+@-]*$")]
@@ -86,7 +88,9 @@ class ProjectConfig(_Strict):
     name: Slug
     region: Region
     account_id: AccountId
-    owner: Annotated[str, StringConstraints(min_length=1, max_length=256, pattern=r"^[\w .:/=+@-]+$")] = "platform"
+    owner: Annotated[str, StringConstraints(min_length=1, max_length=256, pattern=r"^[\w .:/=+@-]+$")] = (
+        "platform"
+    )
     state: StateSettings = StateSettings()
     tags: dict[TagKey, TagValue] = {}
 
@@ -116,7 +120,7 @@ class NetworkConfig(_Strict):
     @classmethod
     def _parse_cidr(cls, value: Any) -> IPv4Network:
         if not isinstance(value, str):
-            raise ValueError("must be a string such as \"10.10.0.0/16\"")
+            raise ValueError('must be a string such as "10.10.0.0/16"')
         try:
             network = IPv4Network(value, strict=True)
         except ValueError as exc:
@@ -348,7 +352,9 @@ def load_platform(config_dir: Path, only: tuple[str, ...] = ()) -> Platform:
         if not _valid_slug(name):
             problems.append(
                 ConfigProblem(
-                    shown, "(file name)", f"environment name '{name}' must be a slug: a-z, 0-9 and '-', 2-20 chars"
+                    shown,
+                    "(file name)",
+                    f"environment name '{name}' must be a slug: a-z, 0-9 and '-', 2-20 chars",
                 )
             )
             continue

@@ -28,6 +28,10 @@ class EnvironmentStack(TerraformStack):
         network = Network(self, "network", NetworkProps.of(env, key.arn))
 
         TerraformOutput(self, "vpc_id", value=network.vpc_id, description="The environment's VPC")
-        TerraformOutput(self, "public_subnet_ids", value=network.public_subnet_ids, description="One per zone")
-        TerraformOutput(self, "private_subnet_ids", value=network.private_subnet_ids, description="One per zone")
+        TerraformOutput(
+            self, "public_subnet_ids", value=network.public_subnet_ids, description="One per zone"
+        )
+        TerraformOutput(
+            self, "private_subnet_ids", value=network.private_subnet_ids, description="One per zone"
+        )
         TerraformOutput(self, "kms_key_arn", value=key.arn, description="The environment's KMS key")

@@ -127,7 +127,10 @@ class Network(Construct):
         )
         for letter, subnet in public_subnets.items():
             aws.route_table_association.RouteTableAssociation(
-                self, f"public-{letter}-route-association", subnet_id=subnet.id, route_table_id=public_route_table.id
+                self,
+                f"public-{letter}-route-association",
+                subnet_id=subnet.id,
+                route_table_id=public_route_table.id,
             )
 
         nat_zones = {"none": (), "single": props.zones[:1], "per_az": props.zones}[props.nat]
@@ -159,11 +162,16 @@ class Network(Construct):
             table_of_zone = {zone.letter: table for zone, table in zip(props.zones, tables, strict=True)}
         else:
             shared_nat = next(iter(nat_gateways.values())).id if nat_gateways else None
-            tables = [self._private_route_table("private-route-table", f"{props.name}-private", vpc.id, shared_nat)]
+            tables = [
+                self._private_route_table("private-route-table", f"{props.name}-private", vpc.id, shared_nat)
+            ]
             table_of_zone = {zone.letter: tables[0] for zone in props.zones}
         for letter, subnet in private_subnets.items():
             aws.route_table_association.RouteTableAssociation(
-                self, f"private-{letter}-route-association", subnet_id=subnet.id, route_table_id=table_of_zone[letter].id
+                self,
+                f"private-{letter}-route-association",
+                subnet_id=subnet.id,
+                route_table_id=table_of_zone[letter].id,
             )
         private_table_ids = [table.id for table in tables]
 
@@ -294,4 +302,3 @@ class Network(Construct):
                 tags={"Name": f"{props.name}-{service}"},
             )
         return group.id
-

@@ -23,7 +23,10 @@ class EnvironmentKeyProps:
     @classmethod
     def of(cls, env: Environment) -> EnvironmentKeyProps:
         return cls(
-            name=env.prefix, log_group_prefix=env.log_group_prefix, region=env.region, account_id=env.account_id
+            name=env.prefix,
+            log_group_prefix=env.log_group_prefix,
+            region=env.region,
+            account_id=env.account_id,
         )
 
     @property
@@ -56,7 +59,13 @@ class EnvironmentKey(Construct):
                 "Sid": "CloudWatchLogsUsesKey",
                 "Effect": "Allow",
                 "Principal": {"Service": f"logs.{props.region}.amazonaws.com"},
-                "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"],
+                "Action": [
+                    "kms:Decrypt",
+                    "kms:DescribeKey",
+                    "kms:Encrypt",
+                    "kms:GenerateDataKey*",
+                    "kms:ReEncrypt*",
+                ],
                 "Resource": "*",
                 "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": props.log_group_arn_pattern}},
             },

@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from conftest import BASE_PROJECT, env_toml, load, only, resources, synth_stack, write_config
 
 
@@ -36,15 +35,24 @@ def test_state_bucket_hardening(tmp_path: Path) -> None:
         "bucket_key_enabled": True,
     }
     access = only(stack, "aws_s3_bucket_public_access_block")
-    assert all(access[k] is True for k in ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"))
-    assert only(stack, "aws_s3_bucket_ownership_controls")["rule"] == {"object_ownership": "BucketOwnerEnforced"}
+    assert all(
+        access[k] is True
+        for k in ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets")
+    )
+    assert only(stack, "aws_s3_bucket_ownership_controls")["rule"] == {
+        "object_ownership": "BucketOwnerEnforced"
+    }
     (statement,) = json.loads(only(stack, "aws_s3_bucket_policy")["policy"])["Statement"]
-    assert statement["Effect"] == "Deny" and statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert statement["Effect"] == "Deny" and statement["Condition"] == {
+        "Bool": {"aws:SecureTransport": "false"}
+    }
     assert len(statement["Resource"]) == 2 and statement["Resource"][1].endswith("/*")
 
 
 def test_lifecycle_expires_superseded_versions_and_aborts_uploads(tmp_path: Path) -> None:
-    (rule,) = only(bootstrap_json(tmp_path, "noncurrent_version_days = 30\n"), "aws_s3_bucket_lifecycle_configuration")["rule"]
+    (rule,) = only(
+        bootstrap_json(tmp_path, "noncurrent_version_days = 30\n"), "aws_s3_bucket_lifecycle_configuration"
+    )["rule"]
     assert rule["status"] == "Enabled"
     assert rule["noncurrent_version_expiration"] == [{"noncurrent_days": 30}]
     assert rule["abort_incomplete_multipart_upload"] == [{"days_after_initiation": 7}]
@@ -74,7 +82,9 @@ def test_lock_table_follows_the_lock_mode(tmp_path: Path, lock: str, table: bool
 
 
 def test_bootstrap_starts_on_local_state_then_moves_into_its_bucket(tmp_path: Path) -> None:
-    assert bootstrap_json(tmp_path / "local")["terraform"]["backend"] == {"local": {"path": "terraform.tfstate"}}
+    assert bootstrap_json(tmp_path / "local")["terraform"]["backend"] == {
+        "local": {"path": "terraform.tfstate"}
+    }
     backend = bootstrap_json(tmp_path / "s3", 'bootstrap_backend = "s3"\n')["terraform"]["backend"]
     assert backend["s3"]["key"] == "bootstrap/terraform.tfstate"
     assert backend["s3"]["bucket"] == "acme-tfstate-111111111111-eu-west-1"

@@ -40,7 +40,9 @@ def test_subnet_larger_than_vpc_is_refused() -> None:
     private=st.integers(16, 28),
     public=st.integers(16, 28),
 )
-def test_placed_subnets_are_inside_aligned_and_disjoint(prefix: int, zones: int, private: int, public: int) -> None:
+def test_placed_subnets_are_inside_aligned_and_disjoint(
+    prefix: int, zones: int, private: int, public: int
+) -> None:
     vpc = IPv4Network(f"10.0.0.0/{prefix}")
     try:
         layout = allocate(vpc, zones, private, public)

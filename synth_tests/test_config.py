@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import BASE_PROJECT, CONFIG_DIR, env_toml, load, write_config
+
 from modules.config import ConfigError, load_platform
 
 
@@ -51,14 +51,19 @@ def test_every_problem_in_every_file_is_reported_at_once(tmp_path: Path) -> None
     write_config(
         tmp_path,
         {
-            "dev": env_toml("10.10.0.0/16", network='az_count = 1\nnat = "sometimes"\nflow_log_retention_days = 31\n'),
+            "dev": env_toml(
+                "10.10.0.0/16", network='az_count = 1\nnat = "sometimes"\nflow_log_retention_days = 31\n'
+            ),
             "stg": 'profile = "development"\nnetwork = { cidr = "10.10.128.0/17" }\ntypo = 1\n',
         },
         project='name = "Acme!"\nregion = "eu-west-1"\naccount_id = "12345"\n[state]\nlock = "redis"\n',
     )
     found = problems(tmp_path)
     shown = str(tmp_path)
-    assert f"{shown}/project.toml: name: String should match pattern '^[a-z][a-z0-9-]{{0,18}}[a-z0-9]$' (got 'Acme!')" in found
+    assert (
+        f"{shown}/project.toml: name: String should match pattern '^[a-z][a-z0-9-]{{0,18}}[a-z0-9]$' (got 'Acme!')"
+        in found
+    )
     assert any(p.startswith(f"{shown}/project.toml: account_id: ") for p in found)
     assert any(p.startswith(f"{shown}/project.toml: state.lock: ") and "'redis'" in p for p in found)
     assert any(p.startswith(f"{shown}/dev.toml: network.az_count: ") for p in found)
@@ -69,7 +74,7 @@ def test_every_problem_in_every_file_is_reported_at_once(tmp_path: Path) -> None
 
 
 def test_unknown_nested_key_names_its_path(tmp_path: Path) -> None:
-    write_config(tmp_path, {"dev": env_toml(network="nat_mode = \"single\"\n")})
+    write_config(tmp_path, {"dev": env_toml(network='nat_mode = "single"\n')})
     assert problems(tmp_path) == [f"{tmp_path}/dev.toml: network.nat_mode: unknown key"]
 
 
@@ -90,7 +95,7 @@ def test_subnets_that_do_not_fit_are_refused(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("network", "key", "fragment"),
     [
-        ('az_count = 1\n', "network.az_count", "greater than or equal to 2"),
+        ("az_count = 1\n", "network.az_count", "greater than or equal to 2"),
         ('nat = "double"\n', "network.nat", "'none', 'single' or 'per_az'"),
         ('zones = ["a", "a"]\n', "network", "zones lists a zone twice"),
         ('zones = ["a", "b", "c"]\n', "network", "zones lists 3 zones but az_count is 2"),
@@ -121,7 +126,10 @@ def test_bad_project_values(tmp_path: Path) -> None:
     write_config(tmp_path, {"dev": env_toml()}, project=project)
     found = problems(tmp_path)
     assert any(p.startswith(f"{tmp_path}/project.toml: region: ") for p in found)
-    assert f"{tmp_path}/project.toml: tags: Project is set by the generator; choose another tag key (got {{'Project': 'x'}})" in found
+    assert (
+        f"{tmp_path}/project.toml: tags: Project is set by the generator; choose another tag key (got {{'Project': 'x'}})"
+        in found
+    )
 
 
 def test_missing_and_unparsable_files(tmp_path: Path) -> None:
@@ -155,5 +163,7 @@ def test_config_loading_imports_nothing_from_cdktf() -> None:
         "bad = [m for m in sys.modules if m.split('.')[0] in ('cdktf', 'jsii', 'constructs', 'cdktf_cdktf_provider_aws')];"
         "print(bad); sys.exit(1 if bad else 0)"
     )
-    result = subprocess.run([sys.executable, "-c", code], cwd=CONFIG_DIR.parent, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=CONFIG_DIR.parent, capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stdout + result.stderr

@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from conftest import BASE_PROJECT, env_toml, environment_json, load, only, resources, write_config
 
 
@@ -35,7 +34,9 @@ def test_provider_pins_region_account_and_default_tags(committed_platform) -> No
 
 def test_separate_account_environment_assumes_a_role(tmp_path: Path) -> None:
     role = "arn:aws:iam::222222222222:role/terraform"
-    stack = qa_json(tmp_path, f'account_id = "222222222222"\nassume_role_arn = "{role}"\n' + env_toml("10.40.0.0/16"))
+    stack = qa_json(
+        tmp_path, f'account_id = "222222222222"\nassume_role_arn = "{role}"\n' + env_toml("10.40.0.0/16")
+    )
     (provider,) = stack["provider"]["aws"]
     assert provider["allowed_account_ids"] == ["222222222222"]
     assert provider["assume_role"] == [{"role_arn": role, "session_name": "acme-qa-terraform"}]
@@ -64,7 +65,9 @@ def test_environment_key_lets_only_this_environments_log_groups_use_it(committed
     logs = statements["CloudWatchLogsUsesKey"]
     assert logs["Principal"] == {"Service": "logs.eu-west-1.amazonaws.com"}
     assert logs["Condition"] == {
-        "ArnLike": {"kms:EncryptionContext:aws:logs:arn": "arn:aws:logs:eu-west-1:111111111111:log-group:/acme/dev/*"}
+        "ArnLike": {
+            "kms:EncryptionContext:aws:logs:arn": "arn:aws:logs:eu-west-1:111111111111:log-group:/acme/dev/*"
+        }
     }
     assert only(stack, "aws_kms_alias")["name"] == "alias/acme-dev"
     key_key = next(iter(resources(stack, "aws_kms_key")))
@@ -79,7 +82,9 @@ def test_dev_is_cheap_and_prod_is_safe(committed_platform) -> None:
     assert only(dev, "aws_cloudwatch_log_group")["retention_in_days"] == 30
     assert only(prod, "aws_cloudwatch_log_group")["retention_in_days"] == 365
     assert not any(e["vpc_endpoint_type"] == "Interface" for e in resources(dev, "aws_vpc_endpoint").values())
-    assert sum(e["vpc_endpoint_type"] == "Interface" for e in resources(prod, "aws_vpc_endpoint").values()) == 7
+    assert (
+        sum(e["vpc_endpoint_type"] == "Interface" for e in resources(prod, "aws_vpc_endpoint").values()) == 7
+    )
 
 
 def test_outputs(committed_platform) -> None:

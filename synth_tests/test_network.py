@@ -6,17 +6,18 @@ import json
 from pathlib import Path
 
 import pytest
-
 from conftest import env_toml, load, only, resources, synth_stack, write_config
 
 
 def network_json(tmp_path: Path, network: str = "", cidr: str = "10.10.0.0/16", profile: str = "development"):
-    from modules.cdk import Testing, TerraformStack
+    from modules.cdk import TerraformStack, Testing
     from modules.network import Network, NetworkProps
 
     (env,) = load(write_config(tmp_path, {"dev": env_toml(cidr, profile, network)})).environments
     stack = TerraformStack(Testing.app(), "test")
-    network_construct = Network(stack, "network", NetworkProps.of(env, "arn:aws:kms:eu-west-1:111111111111:key/k"))
+    network_construct = Network(
+        stack, "network", NetworkProps.of(env, "arn:aws:kms:eu-west-1:111111111111:key/k")
+    )
     return synth_stack(stack), network_construct
 
 
@@ -51,7 +52,10 @@ def test_configured_zone_letters_name_subnets_and_addresses(tmp_path: Path) -> N
     subnets = by_name(stack, "aws_subnet")
     assert subnets["acme-dev-private-b"]["availability_zone"] == "eu-west-1b"
     assert {key.rsplit("_", 1)[0] for key in resources(stack, "aws_subnet")} == {
-        "network_public-b", "network_public-c", "network_private-b", "network_private-c"
+        "network_public-b",
+        "network_public-c",
+        "network_private-b",
+        "network_private-c",
     }
 
 
@@ -62,7 +66,9 @@ def test_construct_ids_come_from_zone_letters(tmp_path: Path) -> None:
     assert keys == {"network_public-a", "network_public-b", "network_private-a", "network_private-b"}
 
 
-@pytest.mark.parametrize(("nat", "gateways", "private_tables"), [("none", 0, 1), ("single", 1, 1), ("per_az", 3, 3)])
+@pytest.mark.parametrize(
+    ("nat", "gateways", "private_tables"), [("none", 0, 1), ("single", 1, 1), ("per_az", 3, 3)]
+)
 def test_nat_modes(tmp_path: Path, nat: str, gateways: int, private_tables: int) -> None:
     stack, _ = network_json(tmp_path, network=f'az_count = 3\nnat = "{nat}"\n')
     nats = resources(stack, "aws_nat_gateway")
@@ -77,7 +83,11 @@ def test_nat_modes(tmp_path: Path, nat: str, gateways: int, private_tables: int)
     assert len(nat_routes) == gateways and len(igw_routes) == 1
     assert all(r["destination_cidr_block"] == "0.0.0.0/0" for r in routes)
     # NAT gateways sit in public subnets
-    public_ids = {f"${{aws_subnet.{k}.id}}" for k, s in resources(stack, "aws_subnet").items() if s["tags"]["Tier"] == "public"}
+    public_ids = {
+        f"${{aws_subnet.{k}.id}}"
+        for k, s in resources(stack, "aws_subnet").items()
+        if s["tags"]["Tier"] == "public"
+    }
     assert all(n["subnet_id"] in public_ids for n in nats.values())
 
 
@@ -93,7 +103,10 @@ def test_per_az_routes_each_private_subnet_through_its_own_zone(tmp_path: Path) 
     for zone in ("a", "b"):
         table_ref = associations[f"${{aws_subnet.{subnet_key[f'acme-dev-private-{zone}']}.id}}"]
         assert table_ref == f"${{aws_route_table.{table_key[f'acme-dev-private-{zone}']}.id}}"
-        assert routes[table_ref]["nat_gateway_id"] == f"${{aws_nat_gateway.{nat_key[f'acme-dev-nat-{zone}']}.id}}"
+        assert (
+            routes[table_ref]["nat_gateway_id"]
+            == f"${{aws_nat_gateway.{nat_key[f'acme-dev-nat-{zone}']}.id}}"
+        )
 
 
 def test_default_security_group_is_adopted_without_rules(tmp_path: Path) -> None:
@@ -109,7 +122,10 @@ def test_flow_logs_go_to_an_encrypted_group_through_a_scoped_role(tmp_path: Path
     assert group["retention_in_days"] == 30
     assert group["kms_key_id"] == "arn:aws:kms:eu-west-1:111111111111:key/k"
     flow = only(stack, "aws_flow_log")
-    assert flow["traffic_type"] == "ALL" and flow["log_destination"] == f"${{aws_cloudwatch_log_group.{group_key}.arn}}"
+    assert (
+        flow["traffic_type"] == "ALL"
+        and flow["log_destination"] == f"${{aws_cloudwatch_log_group.{group_key}.arn}}"
+    )
     trust = json.loads(only(stack, "aws_iam_role")["assume_role_policy"])
     assert trust["Statement"][0]["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}
     assert trust["Statement"][0]["Condition"] == {"StringEquals": {"aws:SourceAccount": "111111111111"}}
@@ -124,7 +140,9 @@ def test_gateway_endpoints_attach_to_private_route_tables_only(tmp_path: Path) -
     endpoints = by_name(stack, "aws_vpc_endpoint")
     assert set(endpoints) == {"acme-dev-s3", "acme-dev-dynamodb"}
     private_tables = {
-        f"${{aws_route_table.{k}.id}}" for k, t in resources(stack, "aws_route_table").items() if "private" in t["tags"]["Name"]
+        f"${{aws_route_table.{k}.id}}"
+        for k, t in resources(stack, "aws_route_table").items()
+        if "private" in t["tags"]["Name"]
     }
     for endpoint in endpoints.values():
         assert endpoint["vpc_endpoint_type"] == "Gateway"
@@ -135,7 +153,9 @@ def test_gateway_endpoints_attach_to_private_route_tables_only(tmp_path: Path) -
 
 def test_interface_endpoints_are_private_and_reachable_only_from_the_vpc(tmp_path: Path) -> None:
     stack, network = network_json(tmp_path, network='interface_endpoints = ["ecr.api", "sts"]\n')
-    interface = {n: e for n, e in by_name(stack, "aws_vpc_endpoint").items() if e["vpc_endpoint_type"] == "Interface"}
+    interface = {
+        n: e for n, e in by_name(stack, "aws_vpc_endpoint").items() if e["vpc_endpoint_type"] == "Interface"
+    }
     assert set(interface) == {"acme-dev-ecr.api", "acme-dev-sts"}
     for endpoint in interface.values():
         assert endpoint["private_dns_enabled"] is True

@@ -1,0 +1,144 @@
+"""main.py: the command-line contract, bad input, atomic output and the no-op stamp."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import CONFIG_DIR, ROOT, env_toml, run_main, write_config
+
+
+def tree_digest(directory: Path) -> dict[str, str]:
+    return {
+        p.relative_to(directory).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(directory.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.fixture
+def out_dir(tmp_path: Path, fresh_synth: Path) -> Path:
+    """A copy of a good synth, standing in for a user's generated/."""
+    target = tmp_path / "generated"
+    shutil.copytree(fresh_synth, target)
+    return target
+
+
+def assert_bad_input(result, out_dir: Path, before: dict[str, str]) -> list[str]:
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert tree_digest(out_dir) == before
+    assert not [p for p in out_dir.parent.iterdir() if p.name.startswith(".generated.")]
+    return result.stderr.splitlines()
+
+
+def test_bad_config_exits_2_with_one_line_per_problem_and_leaves_output_alone(
+    tmp_path: Path, out_dir: Path
+) -> None:
+    config = write_config(
+        tmp_path / "environments",
+        {"dev": env_toml(network="az_count = 1\n"), "stg": env_toml("10.10.0.0/17") + "colour = 'blue'\n"},
+    )
+    before = tree_digest(out_dir)
+    result = run_main("synth", "--config", str(config), "--out", str(out_dir), cwd=tmp_path)
+    lines = assert_bad_input(result, out_dir, before)
+    assert lines == [
+        "environments/dev.toml: network.az_count: Input should be greater than or equal to 2 (got 1)",
+        "environments/stg.toml: network.colour: unknown key",
+    ]
+
+
+def test_bad_arguments_exit_2_in_one_line(out_dir: Path) -> None:
+    before = tree_digest(out_dir)
+    for args in (("synth", "--bogus"), ("deploy",), ("synth", "--env")):
+        result = run_main(*args, "--out", str(out_dir)) if args[0] == "synth" else run_main(*args)
+        lines = assert_bad_input(result, out_dir, before)
+        assert len(lines) == 1 and lines[0].startswith("main.py: arguments: "), lines
+
+
+def test_unknown_environment_is_bad_input(out_dir: Path) -> None:
+    before = tree_digest(out_dir)
+    result = run_main("synth", "--env", "qa", "--out", str(out_dir))
+    assert assert_bad_input(result, out_dir, before) == [
+        "environments/qa.toml: (file): no environment named 'qa'"
+    ]
+
+
+def test_missing_config_directory_is_bad_input(tmp_path: Path, out_dir: Path) -> None:
+    before = tree_digest(out_dir)
+    result = run_main("synth", "--config", str(tmp_path / "nowhere"), "--out", str(out_dir), cwd=tmp_path)
+    assert assert_bad_input(result, out_dir, before) == ["nowhere/project.toml: (file): file not found"]
+
+
+def test_failed_synth_leaves_the_previous_output_exactly_as_it_was(out_dir: Path, monkeypatch) -> None:
+    from modules import synth
+    from modules.config import load_platform
+
+    class Exploding:
+        def synth(self) -> None:
+            raise RuntimeError("boom")
+
+    def half_written(platform, outdir: Path):
+        (outdir / "stacks").mkdir(parents=True)
+        (outdir / "stacks" / "partial.json").write_text("{")
+        return Exploding()
+
+    before = tree_digest(out_dir)
+    monkeypatch.setattr(synth, "build_app", half_written)
+    with pytest.raises(RuntimeError, match="boom"):
+        synth.synthesize(load_platform(CONFIG_DIR), out_dir, "digest")
+    assert tree_digest(out_dir) == before
+    assert sorted(p.name for p in out_dir.parent.iterdir()) == ["generated"]
+
+
+def test_env_subset_and_no_op(tmp_path: Path) -> None:
+    out = tmp_path / "only-dev"
+    first = run_main("synth", "--env", "dev", "--out", str(out))
+    assert first.returncode == 0, first.stderr
+    assert sorted(p.name for p in (out / "stacks").iterdir()) == ["bootstrap", "dev"]
+    synthesized = tree_digest(out)
+    second = run_main("synth", "--env", "dev", "--out", str(out))
+    assert second.returncode == 0 and second.stdout.strip().endswith(": up to date")
+    assert tree_digest(out) == synthesized
+    # a hand edit of the output is not "up to date": the next synth restores it
+    (out / "stacks" / "dev" / "cdk.tf.json").write_text("{}")
+    third = run_main("synth", "--env", "dev", "--out", str(out))
+    assert "synthesized bootstrap, dev" in third.stdout
+    assert tree_digest(out) == synthesized
+
+
+def test_a_new_environment_file_adds_a_stack_without_code_changes(tmp_path: Path) -> None:
+    config = tmp_path / "environments"
+    shutil.copytree(CONFIG_DIR, config)
+    (config / "qa.toml").write_text(env_toml("10.40.0.0/16"))
+    out = tmp_path / "generated"
+    result = run_main("synth", "--config", str(config), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in (out / "stacks").iterdir()) == ["bootstrap", "dev", "prod", "qa", "stg"]
+    assert '"key": "qa/terraform.tfstate"' in (out / "stacks" / "qa" / "cdk.tf.json").read_text()
+
+
+def test_two_synths_are_byte_identical(tmp_path: Path, fresh_synth: Path) -> None:
+    again = tmp_path / "again"
+    result = run_main("synth", "--out", str(again))
+    assert result.returncode == 0, result.stderr
+    assert tree_digest(again) == tree_digest(fresh_synth)
+
+
+def test_committed_generated_equals_a_fresh_synth(fresh_synth: Path) -> None:
+    committed = tree_digest(ROOT / "generated")
+    fresh = tree_digest(fresh_synth)
+    stale = sorted(name for name in committed.keys() | fresh.keys() if committed.get(name) != fresh.get(name))
+    assert not stale, f"generated/ is stale, run `make synth` and commit: {stale}"
+
+
+def test_layout_matches_cdktf(fresh_synth: Path) -> None:
+    import json
+
+    manifest = json.loads((fresh_synth / "manifest.json").read_text())
+    assert sorted(manifest["stacks"]) == ["bootstrap", "dev", "prod", "stg"]
+    for name, stack in manifest["stacks"].items():
+        assert stack["synthesizedStackPath"] == f"stacks/{name}/cdk.tf.json"
+        assert (fresh_synth / stack["synthesizedStackPath"]).is_file()
