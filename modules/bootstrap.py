@@ -9,16 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from modules import naming, policy
-from modules.cdk import (
-    Construct,
-    LocalBackend,
-    TerraformOutput,
-    TerraformResourceLifecycle,
-    TerraformStack,
-    aws,
-)
+from modules.cdk import Construct, LocalBackend, TerraformOutput, TerraformStack, aws
 from modules.config import ProjectConfig, default_tags
 from modules.providers import aws_provider, s3_backend
+from modules.storage import PrivateBucket, PrivateBucketProps, server_access_log_delivery
 
 BOOTSTRAP_STACK = "bootstrap"
 
@@ -28,17 +22,19 @@ class StateStoreProps:
     """What the state store needs; defaults live in the config schema."""
 
     bucket_name: str
+    access_log_bucket_name: str
     lock_table_name: str | None  # None: environments lock with S3 lockfiles only
     key_alias: str
     account_id: str
     partition: str
     noncurrent_version_days: int
-    abort_incomplete_upload_days: int = 7
+    access_log_days: int
 
     @classmethod
     def of(cls, project: ProjectConfig) -> StateStoreProps:
         return cls(
             bucket_name=naming.state_bucket(project),
+            access_log_bucket_name=naming.state_access_log_bucket(project),
             lock_table_name=naming.lock_table(project)
             if project.state.lock in ("dynamodb", "both")
             else None,
@@ -46,13 +42,15 @@ class StateStoreProps:
             account_id=project.account_id,
             partition=naming.partition(project.region),
             noncurrent_version_days=project.state.noncurrent_version_days,
+            access_log_days=project.state.access_log_days,
         )
 
 
 class StateStore(Construct):
-    """Hardened remote state: KMS key, versioned private bucket, optional lock table.
+    """Hardened remote state: KMS key, versioned private bucket with access logs, optional lock table.
 
-    Exposes `bucket_name`, `key_arn` and `lock_table_name` (None without a table).
+    Exposes `bucket_name`, `access_log_bucket_name`, `key_arn` and `lock_table_name` (None without
+    a table).
     """
 
     def __init__(self, scope: Construct, id: str, props: StateStoreProps) -> None:
@@ -75,81 +73,39 @@ class StateStore(Construct):
         )
         aws.kms_alias.KmsAlias(self, "state-key-alias", name=props.key_alias, target_key_id=key.key_id)
 
-        bucket = aws.s3_bucket.S3Bucket(
+        # Server access logs of the state bucket: who read or wrote which state, and when.
+        access_logs = PrivateBucket(
+            self,
+            "access-log-bucket",
+            PrivateBucketProps(
+                name=props.access_log_bucket_name,
+                partition=props.partition,
+                # S3 log delivery writes only to SSE-S3 buckets, never SSE-KMS.
+                kms_key_arn=None,
+                expiration_days=props.access_log_days,
+                noncurrent_version_days=30,
+                policy_statements=(
+                    server_access_log_delivery(
+                        f"arn:{props.partition}:s3:::{props.bucket_name}",
+                        props.account_id,
+                        f"arn:{props.partition}:s3:::{props.access_log_bucket_name}",
+                    ),
+                ),
+            ),
+        )
+        bucket = PrivateBucket(
             self,
             "state-bucket",
-            bucket=props.bucket_name,
-            # Losing this bucket loses every environment's state: Terraform refuses to destroy it.
-            lifecycle=TerraformResourceLifecycle(prevent_destroy=True),
-        )
-        aws.s3_bucket_versioning.S3BucketVersioningA(
-            self,
-            "state-bucket-versioning",
-            bucket=bucket.id,
-            versioning_configuration={"status": "Enabled"},
-        )
-        # Nested blocks inside lists must be the binding's struct classes: plain dicts there lose
-        # every multi-word key on the way through jsii, silently.
-        sse = aws.s3_bucket_server_side_encryption_configuration
-        sse.S3BucketServerSideEncryptionConfigurationA(
-            self,
-            "state-bucket-encryption",
-            bucket=bucket.id,
-            rule=[
-                sse.S3BucketServerSideEncryptionConfigurationRuleA(
-                    apply_server_side_encryption_by_default=(
-                        sse.S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
-                            sse_algorithm="aws:kms", kms_master_key_id=key.arn
-                        )
-                    ),
-                    # The bucket key cuts KMS requests (and cost) for every state read and write.
-                    bucket_key_enabled=True,
-                )
-            ],
-        )
-        aws.s3_bucket_public_access_block.S3BucketPublicAccessBlock(
-            self,
-            "state-bucket-public-access",
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-        )
-        aws.s3_bucket_ownership_controls.S3BucketOwnershipControls(
-            self,
-            "state-bucket-ownership",
-            bucket=bucket.id,
-            rule={"object_ownership": "BucketOwnerEnforced"},
-        )
-        aws.s3_bucket_policy.S3BucketPolicy(
-            self,
-            "state-bucket-policy",
-            bucket=bucket.id,
-            policy=policy.document(policy.deny_insecure_transport(bucket.arn)),
-        )
-        lifecycle = aws.s3_bucket_lifecycle_configuration
-        lifecycle.S3BucketLifecycleConfiguration(
-            self,
-            "state-bucket-lifecycle",
-            bucket=bucket.id,
-            rule=[
-                lifecycle.S3BucketLifecycleConfigurationRule(
-                    id="expire-superseded-state",
-                    status="Enabled",
-                    filter=[lifecycle.S3BucketLifecycleConfigurationRuleFilter()],
-                    noncurrent_version_expiration=[
-                        lifecycle.S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
-                            noncurrent_days=props.noncurrent_version_days
-                        )
-                    ],
-                    abort_incomplete_multipart_upload=[
-                        lifecycle.S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(
-                            days_after_initiation=props.abort_incomplete_upload_days
-                        )
-                    ],
-                )
-            ],
+            PrivateBucketProps(
+                name=props.bucket_name,
+                partition=props.partition,
+                kms_key_arn=key.arn,
+                noncurrent_version_days=props.noncurrent_version_days,
+                access_log_bucket=access_logs.name,
+                access_log_prefix="state-bucket/",
+                # Losing this bucket loses every environment's state: Terraform refuses to destroy it.
+                prevent_destroy=True,
+            ),
         )
 
         self.lock_table_name: str | None = None
@@ -167,7 +123,8 @@ class StateStore(Construct):
             )
             self.lock_table_name = table.name
 
-        self.bucket_name: str = bucket.bucket
+        self.bucket_name: str = bucket.name
+        self.access_log_bucket_name: str = access_logs.name
         self.key_arn: str = key.arn
 
 
@@ -190,6 +147,12 @@ class BootstrapStack(TerraformStack):
         store = StateStore(self, "state", StateStoreProps.of(project))
         TerraformOutput(
             self, "state_bucket", value=store.bucket_name, description="S3 bucket holding Terraform state"
+        )
+        TerraformOutput(
+            self,
+            "state_access_log_bucket",
+            value=store.access_log_bucket_name,
+            description="S3 bucket receiving the state bucket's access logs",
         )
         TerraformOutput(
             self, "state_kms_key_arn", value=store.key_arn, description="KMS key encrypting state"

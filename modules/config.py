@@ -80,6 +80,8 @@ class StateSettings(_Strict):
     """local for the first apply; s3 once the bootstrap state has been migrated into its own bucket."""
     noncurrent_version_days: int = Field(default=90, ge=1, le=3650)
     """Days a superseded state version is kept before it expires."""
+    access_log_days: int = Field(default=365, ge=1, le=3650)
+    """Days the state bucket's server access logs are kept."""
 
 
 class ProjectConfig(_Strict):

@@ -23,6 +23,10 @@ def state_bucket(project: ProjectConfig) -> str:
     return f"{project.name}-tfstate-{project.account_id}-{project.region}"
 
 
+def state_access_log_bucket(project: ProjectConfig) -> str:
+    return f"{project.name}-tfstate-logs-{project.account_id}-{project.region}"
+
+
 def lock_table(project: ProjectConfig) -> str:
     return f"{project.name}-tflock"
 

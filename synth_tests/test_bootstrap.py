@@ -18,45 +18,85 @@ def bootstrap_json(tmp_path: Path, state: str = "") -> dict:
     return synth_stack(BootstrapStack(Testing.app(), platform.project))
 
 
+STATE_BUCKET = "acme-tfstate-111111111111-eu-west-1"
+LOG_BUCKET = "acme-tfstate-logs-111111111111-eu-west-1"
+
+
+def bucket_parts(stack: dict, name: str) -> dict[str, dict]:
+    """Every aws_s3_bucket_* resource of the bucket called `name`, by resource type."""
+    (key,) = [k for k, b in resources(stack, "aws_s3_bucket").items() if b["bucket"] == name]
+    parts = {"aws_s3_bucket": resources(stack, "aws_s3_bucket")[key]}
+    for resource_type, found in stack["resource"].items():
+        for resource in found.values():
+            if resource.get("bucket") == f"${{aws_s3_bucket.{key}.id}}":
+                assert resource_type not in parts, f"two {resource_type} for {name}"
+                parts[resource_type] = resource
+    return parts
+
+
 def test_state_bucket_is_named_by_account_and_region_and_cannot_be_destroyed(tmp_path: Path) -> None:
-    bucket = only(bootstrap_json(tmp_path), "aws_s3_bucket")
-    assert bucket["bucket"] == "acme-tfstate-111111111111-eu-west-1"
+    bucket = bucket_parts(bootstrap_json(tmp_path), STATE_BUCKET)["aws_s3_bucket"]
     assert bucket["lifecycle"] == {"prevent_destroy": True}
-    assert "force_destroy" not in bucket or bucket["force_destroy"] is False
+    assert "force_destroy" not in bucket
 
 
-def test_state_bucket_hardening(tmp_path: Path) -> None:
-    stack = bootstrap_json(tmp_path)
-    key_ref = f"${{aws_kms_key.{next(iter(resources(stack, 'aws_kms_key')))}.arn}}"
-    assert only(stack, "aws_s3_bucket_versioning")["versioning_configuration"] == {"status": "Enabled"}
-    (rule,) = only(stack, "aws_s3_bucket_server_side_encryption_configuration")["rule"]
-    assert rule == {
-        "apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms", "kms_master_key_id": key_ref},
-        "bucket_key_enabled": True,
-    }
-    access = only(stack, "aws_s3_bucket_public_access_block")
+@pytest.mark.parametrize("name", [STATE_BUCKET, LOG_BUCKET])
+def test_both_buckets_share_the_hardened_baseline(tmp_path: Path, name: str) -> None:
+    parts = bucket_parts(bootstrap_json(tmp_path), name)
+    assert parts["aws_s3_bucket_versioning"]["versioning_configuration"] == {"status": "Enabled"}
+    access = parts["aws_s3_bucket_public_access_block"]
     assert all(
         access[k] is True
         for k in ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets")
     )
-    assert only(stack, "aws_s3_bucket_ownership_controls")["rule"] == {
-        "object_ownership": "BucketOwnerEnforced"
-    }
-    (statement,) = json.loads(only(stack, "aws_s3_bucket_policy")["policy"])["Statement"]
-    assert statement["Effect"] == "Deny" and statement["Condition"] == {
-        "Bool": {"aws:SecureTransport": "false"}
-    }
-    assert len(statement["Resource"]) == 2 and statement["Resource"][1].endswith("/*")
-
-
-def test_lifecycle_expires_superseded_versions_and_aborts_uploads(tmp_path: Path) -> None:
-    (rule,) = only(
-        bootstrap_json(tmp_path, "noncurrent_version_days = 30\n"), "aws_s3_bucket_lifecycle_configuration"
-    )["rule"]
-    assert rule["status"] == "Enabled"
-    assert rule["noncurrent_version_expiration"] == [{"noncurrent_days": 30}]
+    assert parts["aws_s3_bucket_ownership_controls"]["rule"] == {"object_ownership": "BucketOwnerEnforced"}
+    statements = json.loads(parts["aws_s3_bucket_policy"]["policy"])["Statement"]
+    deny = statements[0]
+    assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert deny["Resource"] == [f"arn:aws:s3:::{name}", f"arn:aws:s3:::{name}/*"]
+    (rule,) = parts["aws_s3_bucket_lifecycle_configuration"]["rule"]
+    assert rule["status"] == "Enabled" and rule["filter"] == [{}]
     assert rule["abort_incomplete_multipart_upload"] == [{"days_after_initiation": 7}]
-    assert rule["filter"] == [{}]
+
+
+def test_state_bucket_is_kms_encrypted_with_a_bucket_key(tmp_path: Path) -> None:
+    stack = bootstrap_json(tmp_path)
+    key_ref = f"${{aws_kms_key.{next(iter(resources(stack, 'aws_kms_key')))}.arn}}"
+    (rule,) = bucket_parts(stack, STATE_BUCKET)["aws_s3_bucket_server_side_encryption_configuration"]["rule"]
+    assert rule == {
+        "apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms", "kms_master_key_id": key_ref},
+        "bucket_key_enabled": True,
+    }
+
+
+def test_state_bucket_access_is_logged_to_an_sse_s3_log_bucket(tmp_path: Path) -> None:
+    stack = bootstrap_json(tmp_path, "access_log_days = 180\n")
+    state = bucket_parts(stack, STATE_BUCKET)
+    logs = bucket_parts(stack, LOG_BUCKET)
+    log_key = [k for k, b in resources(stack, "aws_s3_bucket").items() if b["bucket"] == LOG_BUCKET][0]
+    assert state["aws_s3_bucket_logging"]["target_bucket"] == f"${{aws_s3_bucket.{log_key}.bucket}}"
+    assert state["aws_s3_bucket_logging"]["target_prefix"] == "state-bucket/"
+    # log delivery cannot write into SSE-KMS buckets
+    (rule,) = logs["aws_s3_bucket_server_side_encryption_configuration"]["rule"]
+    assert rule["apply_server_side_encryption_by_default"] == {"sse_algorithm": "AES256"}
+    delivery = json.loads(logs["aws_s3_bucket_policy"]["policy"])["Statement"][1]
+    assert delivery["Principal"] == {"Service": "logging.s3.amazonaws.com"}
+    assert delivery["Action"] == "s3:PutObject"
+    assert delivery["Condition"] == {
+        "ArnLike": {"aws:SourceArn": f"arn:aws:s3:::{STATE_BUCKET}"},
+        "StringEquals": {"aws:SourceAccount": "111111111111"},
+    }
+    (lifecycle,) = logs["aws_s3_bucket_lifecycle_configuration"]["rule"]
+    assert lifecycle["expiration"] == [{"days": 180}]
+    assert "lifecycle" not in logs["aws_s3_bucket"]
+    assert "aws_s3_bucket_logging" not in logs
+
+
+def test_superseded_state_versions_expire_after_the_configured_days(tmp_path: Path) -> None:
+    parts = bucket_parts(bootstrap_json(tmp_path, "noncurrent_version_days = 30\n"), STATE_BUCKET)
+    (rule,) = parts["aws_s3_bucket_lifecycle_configuration"]["rule"]
+    assert rule["noncurrent_version_expiration"] == [{"noncurrent_days": 30}]
+    assert "expiration" not in rule
 
 
 def test_state_key_rotates_and_has_an_alias(tmp_path: Path) -> None:
@@ -92,4 +132,4 @@ def test_bootstrap_starts_on_local_state_then_moves_into_its_bucket(tmp_path: Pa
 
 def test_outputs_name_what_the_environments_use(tmp_path: Path) -> None:
     outputs = bootstrap_json(tmp_path)["output"]
-    assert set(outputs) == {"state_bucket", "state_kms_key_arn", "lock_table"}
+    assert set(outputs) == {"state_bucket", "state_access_log_bucket", "state_kms_key_arn", "lock_table"}
