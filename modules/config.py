@@ -27,6 +27,7 @@ from pydantic import (
 )
 
 from modules import cidr
+from modules.config_services import ClusterConfig, DomainConfig, EdgeConfig, ServiceConfig, service_rules
 
 PROJECT_FILE = "project.toml"
 RESERVED_STACK_NAMES = frozenset({"bootstrap", "project"})
@@ -58,9 +59,28 @@ ProfileName = Literal["development", "production"]
 PROFILES: dict[str, dict[str, Any]] = {
     "development": {
         "network": {"nat": "single", "flow_log_retention_days": 30},
+        "cluster": {
+            "container_insights": False,
+            "spot": True,
+            "exec_enabled": True,
+            "log_retention_days": 30,
+            # Replace tasks in place: dev tolerates a moment without a running task.
+            "min_healthy_percent": 0,
+            "max_percent": 200,
+        },
+        "edge": {"deletion_protection": False},
     },
     "production": {
         "network": {"nat": "per_az", "flow_log_retention_days": 365},
+        "cluster": {
+            "container_insights": True,
+            "spot": False,
+            "exec_enabled": False,
+            "log_retention_days": 365,
+            "min_healthy_percent": 100,
+            "max_percent": 200,
+        },
+        "edge": {"deletion_protection": True},
     },
 }
 DEFAULT_PROFILE: ProfileName = "production"
@@ -173,6 +193,12 @@ class EnvironmentConfig(_Strict):
     assume_role_arn: RoleArn | None = None
     """Role the provider assumes in the environment's account (separate-account setups)."""
     network: NetworkConfig
+    compute: Literal["fargate", "ec2"] = "fargate"
+    """fargate: FARGATE / FARGATE_SPOT capacity providers; ec2: an Auto Scaling Group of ECS instances."""
+    cluster: ClusterConfig
+    edge: EdgeConfig
+    domain: DomainConfig | None = None
+    services: list[ServiceConfig] = []
 
 
 @dataclass(frozen=True)
@@ -205,6 +231,10 @@ class Environment:
     @property
     def network(self) -> NetworkConfig:
         return self.config.network
+
+    @property
+    def services(self) -> list[ServiceConfig]:
+        return self.config.services
 
     @property
     def tags(self) -> dict[str, str]:
@@ -369,7 +399,11 @@ def load_platform(config_dir: Path, only: tuple[str, ...] = ()) -> Platform:
         except ValidationError as exc:
             problems += _problems(shown, exc)
             continue
-        if project is not None:
+        rule_problems = service_rules(
+            config.services, config.edge, config.domain, production=config.profile == "production"
+        )
+        problems += [ConfigProblem(shown, key, problem) for key, problem in rule_problems]
+        if project is not None and not rule_problems:
             environments.append(Environment(name=name, project=project, config=config, source=shown))
 
     unknown = sorted(set(only) - {p.stem for p in env_files})
