@@ -303,8 +303,10 @@ def _message(error: dict[str, Any]) -> str:
     message = str(error["msg"])
     for prefix in ("Value error, ", "Assertion failed, "):
         message = message.removeprefix(prefix)
-    if "input" in error and kind not in ("model_type", "dict_type"):
-        message += f" (got {error['input']!r})"
+    # Echo what was given when it is a value, not a whole table (model-level rules say enough).
+    given = error.get("input")
+    if isinstance(given, str | int | float | bool | list) and len(repr(given)) <= 80:
+        message += f" (got {given!r})"
     return message
 
 
