@@ -116,6 +116,15 @@ class ProjectConfig(_Strict):
     state: StateSettings = StateSettings()
     tags: dict[TagKey, TagValue] = {}
 
+    @field_validator("name")
+    @classmethod
+    def _not_internal(cls, name: str) -> str:
+        if name == "internal" or name.startswith("internal-"):
+            raise ValueError(
+                "load balancer names start with the project name and may not start with 'internal-'"
+            )
+        return name
+
     @field_validator("tags")
     @classmethod
     def _no_standard_tag_override(cls, tags: dict[str, str]) -> dict[str, str]:

@@ -196,6 +196,8 @@ class ServiceConfig(_Strict):
                 raise ValueError("an http service needs hosts and/or paths for its listener rule")
             if self.priority is None:
                 raise ValueError("an http service needs a listener rule priority (1-50000)")
+            if len(self.hosts) + len(self.paths) > 5:
+                raise ValueError("a listener rule takes at most 5 hosts and paths together")
         return self
 
     @property
@@ -240,8 +242,26 @@ def service_rules(
             claimed.setdefault(route, service.name)
         if service.public and domain is not None:
             for host in service.hosts:
-                if not (host == domain.name or host.endswith("." + domain.name)):
-                    problems.append((f"{where}.hosts", f"{host} is not within domain {domain.name}"))
+                # The certificate covers the name and one level below it (name, *.name).
+                label = host.removesuffix("." + domain.name)
+                if host != domain.name and (label == host or "." in label or label == "*"):
+                    problems.append(
+                        (
+                            f"{where}.hosts",
+                            f"{host} is not {domain.name} or one label below it (the certificate's names)",
+                        )
+                    )
+    tcp_ports: dict[int, str] = {}
+    for index, service in enumerate(services):
+        if service.protocol == "tcp":
+            if service.port in tcp_ports:
+                problems.append(
+                    (
+                        f"services[{index}].port",
+                        f"{service.port} is already the NLB listener of '{tcp_ports[service.port]}'",
+                    )
+                )
+            tcp_ports.setdefault(service.port, service.name)
     public = [s for s in services if s.public]
     if edge.http_only and production:
         problems.append(("edge.http_only", "plain HTTP is refused by the production profile"))

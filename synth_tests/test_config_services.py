@@ -13,7 +13,9 @@ WEB = '[[services]]\nname = "web"\nport = 8080\npaths = ["/*"]\npriority = 10\n'
 HTTP_ONLY = "[edge]\nhttp_only = true\n"
 
 
-def problems_of(tmp_path: Path, services: str, profile: str = "development", head: str = HTTP_ONLY) -> list[str]:
+def problems_of(
+    tmp_path: Path, services: str, profile: str = "development", head: str = HTTP_ONLY
+) -> list[str]:
     write_config(tmp_path, {"dev": env_toml(profile=profile) + "\n" + head + "\n" + services})
     with pytest.raises(ConfigError) as caught:
         load_platform(tmp_path)
@@ -46,15 +48,19 @@ def test_production_profile_defaults(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("service", "key", "fragment"),
     [
-        ("cpu = 256\nmemory = 4096\n", "services[0]", "memory 4096 is not valid with cpu 256: Fargate allows 512-2048"),
+        (
+            "cpu = 256\nmemory = 4096\n",
+            "services[0]",
+            "memory 4096 is not valid with cpu 256: Fargate allows 512-2048",
+        ),
         ("cpu = 300\n", "services[0]", "cpu 300 is not a Fargate size"),
         ("min_count = 3\nmax_count = 2\n", "services[0]", "min_count <= desired_count <= max_count"),
         ("desired_count = 5\nmax_count = 4\n", "services[0]", "(got 1, 5, 4)"),
-        ("protocol = \"udp\"\n", "services[0].protocol", "'http' or 'tcp'"),
-        ("protocol = \"tcp\"\n", "services[0]", "protocol tcp is for internal services"),
-        ("colour = \"red\"\n", "services[0].colour", "unknown key"),
-        ("secrets = { DB = \"password123\" }\n", "services[0].secrets.DB", "String should match pattern"),
-        ("user = \"root\"\n", "services[0].user", "String should match pattern"),
+        ('protocol = "udp"\n', "services[0].protocol", "'http' or 'tcp'"),
+        ('protocol = "tcp"\n', "services[0]", "protocol tcp is for internal services"),
+        ('colour = "red"\n', "services[0].colour", "unknown key"),
+        ('secrets = { DB = "password123" }\n', "services[0].secrets.DB", "String should match pattern"),
+        ('user = "root"\n', "services[0].user", "String should match pattern"),
     ],
 )
 def test_bad_service_values(tmp_path: Path, service: str, key: str, fragment: str) -> None:
@@ -105,10 +111,14 @@ def test_public_services_need_a_domain_or_explicit_http(tmp_path: Path) -> None:
 def test_domain_rules(tmp_path: Path) -> None:
     domain = '[domain]\nname = "example.com"\n'
     found = problems_of(tmp_path, WEB, head=domain)
-    assert found == ["domain: set hosted_zone_id (a DNS-validated certificate is requested) or certificate_arn"]
+    assert found == [
+        "domain: set hosted_zone_id (a DNS-validated certificate is requested) or certificate_arn"
+    ]
     zone = '[domain]\nname = "example.com"\nhosted_zone_id = "Z0123456789ABC"\n'
     foreign = WEB.replace('paths = ["/*"]', 'hosts = ["www.example.org"]')
-    assert problems_of(tmp_path, foreign, head=zone) == ["services[0].hosts: www.example.org is not within domain example.com"]
+    assert problems_of(tmp_path, foreign, head=zone) == [
+        "services[0].hosts: www.example.org is not example.com or one label below it (the certificate's names)"
+    ]
     assert problems_of(tmp_path, WEB, head=zone + HTTP_ONLY.replace("[edge]\n", "[edge]\n")) != []
 
 
@@ -120,9 +130,47 @@ def test_bad_edge_and_cluster_values(tmp_path: Path) -> None:
 
 
 def test_bad_services_exit_2_through_the_cli(tmp_path: Path) -> None:
-    config = write_config(tmp_path / "environments", {"dev": env_toml() + "\n" + HTTP_ONLY + "\n" + WEB + WEB})
+    config = write_config(
+        tmp_path / "environments", {"dev": env_toml() + "\n" + HTTP_ONLY + "\n" + WEB + WEB}
+    )
     out = tmp_path / "generated"
     result = run_main("synth", "--config", str(config), "--out", str(out), cwd=tmp_path)
     assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert result.stderr.splitlines()[0] == "environments/dev.toml: services[1].name: 'web' is already services[0]"
+    assert (
+        result.stderr.splitlines()[0]
+        == "environments/dev.toml: services[1].name: 'web' is already services[0]"
+    )
     assert not out.exists()
+
+
+def test_hosts_must_be_covered_by_the_certificate(tmp_path: Path) -> None:
+    zone = '[domain]\nname = "example.com"\nhosted_zone_id = "Z0123456789ABC"\n'
+    deep = WEB.replace('paths = ["/*"]', 'hosts = ["a.b.example.com"]')
+    assert problems_of(tmp_path, deep, head=zone) == [
+        "services[0].hosts: a.b.example.com is not example.com or one label below it (the certificate's names)"
+    ]
+
+
+def test_listener_rule_condition_limit(tmp_path: Path) -> None:
+    many = WEB.replace('paths = ["/*"]', 'paths = ["/a", "/b", "/c", "/d", "/e", "/f"]')
+    assert problems_of(tmp_path, many) == [
+        "services[0]: a listener rule takes at most 5 hosts and paths together"
+    ]
+
+
+def test_tcp_services_need_distinct_ports(tmp_path: Path) -> None:
+    tcp = '[[services]]\nname = "{}"\nport = 7000\nprotocol = "tcp"\npublic = false\n'
+    assert problems_of(tmp_path, tcp.format("ledger") + tcp.format("queue"), head="") == [
+        "services[1].port: 7000 is already the NLB listener of 'ledger'"
+    ]
+
+
+def test_project_name_may_not_start_with_internal(tmp_path: Path) -> None:
+    write_config(
+        tmp_path,
+        {"dev": env_toml()},
+        project='name = "internal-tools"\nregion = "eu-west-1"\naccount_id = "111111111111"\n',
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_platform(tmp_path)
+    assert [p.key for p in caught.value.problems] == ["name"]
