@@ -16,8 +16,7 @@ from dataclasses import dataclass
 
 from modules.cdk import Construct, aws
 from modules.config_services import ServiceConfig
-
-INTERNAL_ALB_PORT = 80
+from modules.load_balancing import INTERNAL_ALB_PORT
 
 
 def _cidr_id(cidr: str) -> str:

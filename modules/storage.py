@@ -36,7 +36,7 @@ class PrivateBucket(Construct):
     (BucketOwnerEnforced), TLS-only policy, lifecycle for old versions and stale uploads,
     and optional server access logging.
 
-    Exposes `name` and `arn`.
+    Exposes `name`, `arn` and `policy` (the `aws_s3_bucket_policy` resource).
     """
 
     def __init__(self, scope: Construct, id: str, props: PrivateBucketProps) -> None:
@@ -82,7 +82,7 @@ class PrivateBucket(Construct):
         aws.s3_bucket_ownership_controls.S3BucketOwnershipControls(
             self, "ownership", bucket=bucket.id, rule={"object_ownership": "BucketOwnerEnforced"}
         )
-        aws.s3_bucket_policy.S3BucketPolicy(
+        bucket_policy = aws.s3_bucket_policy.S3BucketPolicy(
             self,
             "policy",
             bucket=bucket.id,
@@ -126,6 +126,7 @@ class PrivateBucket(Construct):
             )
         self.name: str = bucket.bucket
         self.arn: str = bucket.arn
+        self.policy: Any = bucket_policy  # for writers that must wait until the policy admits them
 
 
 def server_access_log_delivery(

@@ -96,7 +96,7 @@ def output(stack_json: dict, name: str) -> str:
 
 def internal_json(tmp_path: Path, body: str, access_log_bucket: str | None = "shared-logs"):
     from modules.cdk import TerraformStack, Testing
-    from modules.edge import InternalLoadBalancers, InternalLoadBalancersProps
+    from modules.internal_load_balancers import InternalLoadBalancers, InternalLoadBalancersProps
 
     env = environment(tmp_path, body)
     stack = TerraformStack(Testing.app(), "test")
@@ -402,7 +402,7 @@ def test_public_props_take_only_public_http_services(tmp_path: Path) -> None:
 
 
 def test_long_names_are_shortened_deterministically() -> None:
-    from modules.edge import access_log_bucket_name, lb_name
+    from modules.load_balancing import access_log_bucket_name, lb_name
 
     assert lb_name("acme-dev", "web") == "acme-dev-web"
     long = lb_name("averyveryverylongprj-averylongenvname", "service-with-long-name")
@@ -538,12 +538,8 @@ def test_edge_constructs_validate_with_the_real_provider(
     mode: str, tmp_path: Path, terraform_cli_config: Path
 ) -> None:
     from modules.cdk import TerraformStack, Testing, aws
-    from modules.edge import (
-        InternalLoadBalancers,
-        InternalLoadBalancersProps,
-        PublicLoadBalancer,
-        PublicLoadBalancerProps,
-    )
+    from modules.edge import PublicLoadBalancer, PublicLoadBalancerProps
+    from modules.internal_load_balancers import InternalLoadBalancers, InternalLoadBalancersProps
     from modules.terraform_cli import validate_stack
 
     public_services = DOMAIN + WEB + API if mode == "https" else HTTP_ONLY + DOCS
