@@ -18,11 +18,22 @@ import importlib.util
 import os
 import sys
 import types
+from pathlib import Path
 from collections.abc import Callable
 from typing import Any
 
 # The machines run Node.js 20; jsii prints a large end-of-life banner on every start otherwise.
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+# The Node.js side has the same problem as the Python package: its index loads every resource
+# module. lazy_provider_index.js (preloaded into the jsii runtime, which starts on the cdktf import
+# below) makes it load on first use. SYNTH_EAGER_PROVIDER_INDEX=1 turns it off, to compare.
+LAZY_PROVIDER_INDEX = os.environ.get("SYNTH_EAGER_PROVIDER_INDEX") != "1"
+if LAZY_PROVIDER_INDEX:
+    _hook = Path(__file__).with_name("lazy_provider_index.js")
+    os.environ["NODE_OPTIONS"] = " ".join(
+        filter(None, [os.environ.get("NODE_OPTIONS"), f'--require "{_hook}"'])
+    )
 
 from cdktf import (
     App,

@@ -44,3 +44,27 @@ def test_falls_back_to_the_plain_import_when_the_layout_is_unusable() -> None:
     result = run_python(code)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["plain", "True"]
+
+
+def test_lazy_node_index_changes_nothing_in_the_output(tmp_path, fresh_synth) -> None:
+    import os
+
+    from conftest import run_main
+    from test_cli import tree_digest
+
+    os.environ["SYNTH_EAGER_PROVIDER_INDEX"] = "1"
+    try:
+        result = run_main("synth", "--out", str(tmp_path / "eager"))
+    finally:
+        del os.environ["SYNTH_EAGER_PROVIDER_INDEX"]
+    assert result.returncode == 0, result.stderr
+    assert tree_digest(tmp_path / "eager") == tree_digest(fresh_synth)
+
+
+def test_lazy_node_index_is_preloaded_into_the_jsii_runtime() -> None:
+    code = "import os, modules.cdk as cdk; print(cdk.LAZY_PROVIDER_INDEX, os.environ['NODE_OPTIONS'])"
+    result = run_python(code)
+    assert result.returncode == 0, result.stderr
+    enabled, options = result.stdout.split(" ", 1)
+    assert enabled == "True"
+    assert "lazy_provider_index.js" in options and "--require" in options
