@@ -123,6 +123,10 @@ class ProjectConfig(_Strict):
             raise ValueError(
                 "load balancer names start with the project name and may not start with 'internal-'"
             )
+        if name.startswith(("aws", "ecs", "fargate")):
+            raise ValueError(
+                "ECS capacity provider names start with the project name and may not start with aws, ecs or fargate"
+            )
         return name
 
     @field_validator("tags")

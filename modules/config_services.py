@@ -166,6 +166,9 @@ class ServiceConfig(_Strict):
     environment: dict[EnvName, str] = {}
     secrets: dict[EnvName, SecretRef] = {}
     """Env var -> secret: an ARN, `ssm:<parameter name>` or `secretsmanager:<secret name>`."""
+    container_health_check: bool = True
+    """Run `wget` on health_check_path inside the container; switch off for images without wget
+    (distroless, scratch): the load balancer's health check still applies."""
     readonly_root_filesystem: bool = True
     user: Annotated[str, StringConstraints(pattern=r"^[0-9]+(:[0-9]+)?$")] | None = None
     """Run as this uid[:gid] instead of the image's user."""

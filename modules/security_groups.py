@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from modules.cdk import Construct, aws
+from modules.config import Environment
 from modules.config_services import ServiceConfig
 from modules.load_balancing import INTERNAL_ALB_PORT
 
@@ -35,6 +36,18 @@ class ServiceSecurityGroupsProps:
     ingress_ipv4: tuple[str, ...]  # who may reach the public ALB
     ingress_ipv6: tuple[str, ...]
     https: bool  # False in http_only mode: the public ALB listens on :80 only
+
+    @classmethod
+    def of(cls, env: Environment, *, vpc_id: str) -> ServiceSecurityGroupsProps:
+        edge = env.config.edge
+        return cls(
+            name=env.prefix,
+            vpc_id=vpc_id,
+            services=tuple(env.services),
+            ingress_ipv4=tuple(edge.ingress_ipv4),
+            ingress_ipv6=tuple(edge.ingress_ipv6),
+            https=not edge.http_only,
+        )
 
 
 class ServiceSecurityGroups(Construct):

@@ -343,7 +343,7 @@ class Service(Construct):
             ]
         if service.user is not None:
             container["user"] = service.user
-        if service.protocol == "http":
+        if service.protocol == "http" and service.container_health_check:
             url = f"http://localhost:{service.port}{service.health_check_path}"
             container["healthCheck"] = {
                 "command": ["CMD-SHELL", f"wget -qO- {url} > /dev/null || exit 1"],

@@ -71,7 +71,11 @@ def test_environment_key_lets_only_this_environments_log_groups_use_it(committed
     }
     assert only(stack, "aws_kms_alias")["name"] == "alias/acme-dev"
     key_key = next(iter(resources(stack, "aws_kms_key")))
-    assert only(stack, "aws_cloudwatch_log_group")["kms_key_id"] == f"${{aws_kms_key.{key_key}.arn}}"
+    groups = resources(stack, "aws_cloudwatch_log_group").values()
+    assert len(groups) == 5  # flow logs, ECS exec, three services
+    for group in groups:
+        assert group["name"].startswith("/acme/dev/")
+        assert group["kms_key_id"] == f"${{aws_kms_key.{key_key}.arn}}"
 
 
 def test_dev_is_cheap_and_prod_is_safe(committed_platform) -> None:
@@ -79,8 +83,17 @@ def test_dev_is_cheap_and_prod_is_safe(committed_platform) -> None:
     prod = environment_json(committed_platform, "prod")
     assert len(resources(dev, "aws_nat_gateway")) == 1
     assert len(resources(prod, "aws_nat_gateway")) == 3
-    assert only(dev, "aws_cloudwatch_log_group")["retention_in_days"] == 30
-    assert only(prod, "aws_cloudwatch_log_group")["retention_in_days"] == 365
+    assert {g["retention_in_days"] for g in resources(dev, "aws_cloudwatch_log_group").values()} == {30}
+    assert {g["retention_in_days"] for g in resources(prod, "aws_cloudwatch_log_group").values()} == {365}
+    assert only(dev, "aws_ecs_cluster")["setting"] == [{"name": "containerInsights", "value": "disabled"}]
+    assert only(prod, "aws_ecs_cluster")["setting"] == [{"name": "containerInsights", "value": "enabled"}]
+    spot = only(dev, "aws_ecs_cluster_capacity_providers")["default_capacity_provider_strategy"]
+    on_demand = only(prod, "aws_ecs_cluster_capacity_providers")["default_capacity_provider_strategy"]
+    assert [s["capacity_provider"] for s in spot] == ["FARGATE_SPOT"]
+    assert [s["capacity_provider"] for s in on_demand] == ["FARGATE"]
+    public = [lb for lb in resources(prod, "aws_lb").values() if lb["internal"] is False]
+    assert [lb["enable_deletion_protection"] for lb in public] == [True]
+    assert all(lb["enable_deletion_protection"] is False for lb in resources(dev, "aws_lb").values())
     assert not any(e["vpc_endpoint_type"] == "Interface" for e in resources(dev, "aws_vpc_endpoint").values())
     assert (
         sum(e["vpc_endpoint_type"] == "Interface" for e in resources(prod, "aws_vpc_endpoint").values()) == 7
@@ -93,4 +106,44 @@ def test_outputs(committed_platform) -> None:
         "public_subnet_ids",
         "private_subnet_ids",
         "kms_key_arn",
+        "cluster_name",
+        "repository_urls",
+        "public_alb_dns_name",
     }
+    assert {"internal_alb_dns_name"} <= set(environment_json(committed_platform, "dev")["output"])
+    assert {"internal_nlb_dns_name"} <= set(environment_json(committed_platform, "prod")["output"])
+
+
+def test_an_environment_without_services_has_only_the_foundation(tmp_path: Path) -> None:
+    stack = qa_json(tmp_path, env_toml("10.40.0.0/16"))
+    assert not any(t.startswith(("aws_ecs", "aws_lb", "aws_ecr")) for t in stack["resource"])
+    assert set(stack["output"]) == {"vpc_id", "public_subnet_ids", "private_subnet_ids", "kms_key_arn"}
+
+
+def test_every_service_is_wired_to_its_load_balancer_and_group(committed_platform) -> None:
+    stack = environment_json(committed_platform, "dev")
+    services = {s["name"]: s for s in resources(stack, "aws_ecs_service").values()}
+    assert set(services) == {"acme-dev-web", "acme-dev-api", "acme-dev-billing"}
+    groups = {
+        f"${{aws_security_group.{k}.id}}": g["name"]
+        for k, g in resources(stack, "aws_security_group").items()
+    }
+    target_groups = {f"${{aws_lb_target_group.{k}.arn}}": k for k in resources(stack, "aws_lb_target_group")}
+    rules = {f"aws_lb_listener_rule.{k}": k for k in resources(stack, "aws_lb_listener_rule")}
+    for name, service in services.items():
+        short = name.removeprefix("acme-dev-")
+        (network,) = [service["network_configuration"]]
+        assert [groups[g] for g in network["security_groups"]] == [f"acme-dev-{short}-tasks"]
+        assert network["assign_public_ip"] is False
+        (balancer,) = service["load_balancer"]
+        assert f"_{short}-target-group_" in target_groups[balancer["target_group_arn"]]
+        assert any(d in rules and f"_{short}-" in d for d in service["depends_on"]), service["depends_on"]
+
+
+def test_service_addresses_sit_under_a_services_scope(committed_platform) -> None:
+    stack = environment_json(committed_platform, "dev")
+    assert sorted(k.rsplit("_", 1)[0] for k in resources(stack, "aws_ecs_service")) == [
+        "services_api_service",
+        "services_billing_service",
+        "services_web_service",
+    ]
