@@ -126,10 +126,7 @@ def test_bad_project_values(tmp_path: Path) -> None:
     write_config(tmp_path, {"dev": env_toml()}, project=project)
     found = problems(tmp_path)
     assert any(p.startswith(f"{tmp_path}/project.toml: region: ") for p in found)
-    assert (
-        f"{tmp_path}/project.toml: tags: Project is set by the generator; choose another tag key"
-        in found
-    )
+    assert f"{tmp_path}/project.toml: tags: Project is set by the generator; choose another tag key" in found
 
 
 def test_missing_and_unparsable_files(tmp_path: Path) -> None:

@@ -35,7 +35,9 @@ def groups_json(tmp_path: Path, services: str = SERVICES, http_only: str = "true
     from modules.cdk import TerraformStack, Testing
     from modules.security_groups import ServiceSecurityGroups, ServiceSecurityGroupsProps
 
-    (env,) = load(write_config(tmp_path, {"dev": env_toml() + services.format(http_only=http_only)})).environments
+    (env,) = load(
+        write_config(tmp_path, {"dev": env_toml() + services.format(http_only=http_only)})
+    ).environments
     stack = TerraformStack(Testing.app(), "test")
     groups = ServiceSecurityGroups(
         stack,
@@ -54,7 +56,10 @@ def groups_json(tmp_path: Path, services: str = SERVICES, http_only: str = "true
 
 def refs(stack: dict) -> dict[str, str]:
     """Group reference -> group name."""
-    return {f"${{aws_security_group.{k}.id}}": g["name"] for k, g in resources(stack, "aws_security_group").items()}
+    return {
+        f"${{aws_security_group.{k}.id}}": g["name"]
+        for k, g in resources(stack, "aws_security_group").items()
+    }
 
 
 def rules(stack: dict, kind: str) -> set[tuple[str, int, str]]:
@@ -64,7 +69,9 @@ def rules(stack: dict, kind: str) -> set[tuple[str, int, str]]:
     for rule in resources(stack, f"aws_vpc_security_group_{kind}_rule").values():
         assert rule["description"], rule
         assert rule["from_port"] == rule["to_port"] and rule["ip_protocol"] == "tcp"
-        peer = names.get(rule.get("referenced_security_group_id", ""), rule.get("cidr_ipv4") or rule.get("cidr_ipv6"))
+        peer = names.get(
+            rule.get("referenced_security_group_id", ""), rule.get("cidr_ipv4") or rule.get("cidr_ipv6")
+        )
         found.add((names[rule["security_group_id"]], rule["from_port"], peer))
     return found
 
@@ -80,7 +87,9 @@ def test_one_group_per_load_balancer_and_per_service(tmp_path: Path) -> None:
         "acme-dev-web-tasks",
     ]
     assert set(groups.task_ids) == {"web", "api", "cache"}
-    assert all(g["description"] and not g.get("ingress") for g in resources(stack, "aws_security_group").values())
+    assert all(
+        g["description"] and not g.get("ingress") for g in resources(stack, "aws_security_group").values()
+    )
 
 
 def test_ingress_is_group_to_group_except_the_public_listener(tmp_path: Path) -> None:
