@@ -18,8 +18,8 @@ import importlib.util
 import os
 import sys
 import types
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 # The machines run Node.js 20; jsii prints a large end-of-life banner on every start otherwise.
@@ -35,7 +35,7 @@ if LAZY_PROVIDER_INDEX:
         filter(None, [os.environ.get("NODE_OPTIONS"), f'--require "{_hook}"'])
     )
 
-from cdktf import (
+from cdktf import (  # noqa: E402  (the jsii runtime reads the environment set above)
     App,
     Fn,
     LocalBackend,
@@ -45,7 +45,7 @@ from cdktf import (
     TerraformStack,
     Testing,
 )
-from constructs import Construct
+from constructs import Construct  # noqa: E402
 
 PROVIDER_PACKAGE = "cdktf_cdktf_provider_aws"
 

@@ -5,11 +5,11 @@ Used by edge.py (the public ALB) and internal_load_balancers.py (internal ALB an
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from modules import naming
 from modules.cdk import Construct, aws
 from modules.config_services import ServiceConfig
 from modules.storage import PrivateBucket, PrivateBucketProps
@@ -56,20 +56,9 @@ ELB_LOG_ACCOUNTS: dict[str, str] = {
 ELB_LOG_DELIVERY_SERVICE = "logdelivery.elasticloadbalancing.amazonaws.com"
 
 
-def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()[:6]
-
-
 def lb_name(*parts: str) -> str:
-    """`parts` joined by "-"; past 32 characters, a prefix plus a 6-character hash of the whole.
-
-    Load balancer and target group names are limited to 32 characters. The hash keeps two long
-    names that share a prefix apart, and depends on the name alone, so it never changes by itself.
-    """
-    full = "-".join(parts)
-    if len(full) <= LB_NAME_LIMIT:
-        return full
-    return f"{full[: LB_NAME_LIMIT - 7].rstrip('-')}-{_digest(full)}"
+    """`parts` joined by "-", bounded to the 32 characters load balancer and target group names allow."""
+    return naming.bounded("-".join(parts), LB_NAME_LIMIT)
 
 
 def access_log_bucket_name(name: str, purpose: str, account_id: str, region: str) -> str:
@@ -79,7 +68,7 @@ def access_log_bucket_name(name: str, purpose: str, account_id: str, region: str
     if len(full) <= BUCKET_NAME_LIMIT:
         return full
     keep = BUCKET_NAME_LIMIT - len(suffix) - 7
-    return f"{name[:keep].rstrip('-')}-{_digest(full)}{suffix}"
+    return f"{name[:keep].rstrip('-')}-{naming.short_hash(full)}{suffix}"
 
 
 def elb_log_delivery(

@@ -6,6 +6,8 @@ never by cross-stack references: a reference would couple the stacks through rem
 
 from __future__ import annotations
 
+import hashlib
+
 from modules.config import ProjectConfig
 
 
@@ -45,3 +47,18 @@ def state_key_alias_arn(project: ProjectConfig) -> str:
 def state_object_key(stack_name: str) -> str:
     """Where a stack's state lives inside the state bucket."""
     return f"{stack_name}/terraform.tfstate"
+
+
+def short_hash(text: str) -> str:
+    """Six hex characters of SHA-256: stable, and enough to keep two shortened names apart."""
+    return hashlib.sha256(text.encode()).hexdigest()[:6]
+
+
+def bounded(name: str, limit: int) -> str:
+    """`name`, or when longer than `limit` (AWS name limits), its head plus a hash of the whole.
+
+    The hash depends on the name alone, so a bounded name never changes by itself.
+    """
+    if len(name) <= limit:
+        return name
+    return f"{name[: limit - 7].rstrip('-')}-{short_hash(name)}"

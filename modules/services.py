@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from modules import policy
+from modules import naming, policy
 from modules.cdk import Construct, TerraformResourceLifecycle, aws
 from modules.compute import Cluster, Repositories
 from modules.config import Environment
 from modules.config_services import ServiceConfig
-from modules.naming import partition
+from modules.task_permissions import SecretReference, exec_statements, execution_statements, resolve_secret
 
 IAM_ROLE_NAME_LIMIT = 64
 # The container health check runs inside the image: it needs wget (busybox, alpine, debian-slim).
@@ -25,40 +24,6 @@ SCALE_OUT_COOLDOWN = 60
 # ECS exec's SSM agent writes under these paths; with a read-only root filesystem they are given
 # task-scoped writable volumes so exec still works (aws/containers-roadmap#1359).
 EXEC_WRITABLE_PATHS = (("exec-agent-state", "/var/lib/amazon"), ("exec-agent-logs", "/var/log/amazon"))
-
-
-def bounded_name(name: str, limit: int) -> str:
-    """`name`, or when longer than `limit`, its head plus a short hash of the whole (deterministic)."""
-    if len(name) <= limit:
-        return name
-    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
-    return f"{name[: limit - 9]}-{digest}"
-
-
-@dataclass(frozen=True)
-class SecretReference:
-    """One `secrets` entry resolved: what the container references and what IAM must allow."""
-
-    kind: Literal["secretsmanager", "ssm"]
-    value_from: str  # the task definition's valueFrom
-    resource_arn: str  # the IAM resource GetSecretValue / GetParameters is granted on
-
-
-def resolve_secret(ref: str, region: str, account_id: str) -> SecretReference:
-    """An ARN as given, `ssm:<name>` or `secretsmanager:<name>` (this account and region) resolved."""
-    part = partition(region)
-    if ref.startswith("arn:"):
-        kind: Literal["secretsmanager", "ssm"] = "ssm" if ref.split(":")[2] == "ssm" else "secretsmanager"
-        return SecretReference(kind, ref, ref)
-    if ref.startswith("ssm:"):
-        name = ref.removeprefix("ssm:").lstrip("/")
-        arn = f"arn:{part}:ssm:{region}:{account_id}:parameter/{name}"
-        return SecretReference("ssm", arn, arn)
-    name = ref.removeprefix("secretsmanager:")
-    # A partial ARN (no random suffix) is what GetSecretValue accepts; IAM sees the full ARN,
-    # whose suffix is "-" and six characters.
-    arn = f"arn:{part}:secretsmanager:{region}:{account_id}:secret:{name}"
-    return SecretReference("secretsmanager", arn, f"{arn}-??????")
 
 
 @dataclass(frozen=True)
@@ -269,7 +234,7 @@ class Service(Construct):
         role = aws.iam_role.IamRole(
             self,
             "execution-role",
-            name=bounded_name(f"{props.name}-execution", IAM_ROLE_NAME_LIMIT),
+            name=naming.bounded(f"{props.name}-execution", IAM_ROLE_NAME_LIMIT),
             description=f"ECS agent for {props.name}: image pull, logs, referenced secrets",
             assume_role_policy=self._ecs_tasks_trust(props),
         )
@@ -286,7 +251,7 @@ class Service(Construct):
         role = aws.iam_role.IamRole(
             self,
             "task-role",
-            name=bounded_name(f"{props.name}-task", IAM_ROLE_NAME_LIMIT),
+            name=naming.bounded(f"{props.name}-task", IAM_ROLE_NAME_LIMIT),
             description=f"The application in {props.name}",
             assume_role_policy=self._ecs_tasks_trust(props),
         )
@@ -415,119 +380,3 @@ class Service(Construct):
                     )
                 ),
             )
-
-
-def execution_statements(props: ServiceProps, log_group_arn: str) -> list[dict[str, Any]]:
-    """The execution role's permissions: pull its image, write its log group, read its secrets."""
-    statements: list[dict[str, Any]] = []
-    if props.service.image is None:  # an external image needs no ECR access at all
-        if props.repository_arn is None:
-            raise ValueError(f"{props.name}: the image comes from ECR but no repository_arn was given")
-        statements += [
-            {
-                # GetAuthorizationToken has no resource-level permissions: "*" is the only
-                # resource it accepts. The token alone pulls nothing; the pull below is scoped.
-                "Sid": "EcrLogin",
-                "Effect": "Allow",
-                "Action": "ecr:GetAuthorizationToken",
-                "Resource": "*",
-            },
-            {
-                "Sid": "PullOwnRepository",
-                "Effect": "Allow",
-                "Action": [
-                    "ecr:BatchCheckLayerAvailability",
-                    "ecr:BatchGetImage",
-                    "ecr:GetDownloadUrlForLayer",
-                ],
-                "Resource": props.repository_arn,
-            },
-        ]
-    statements.append(
-        {
-            "Sid": "WriteOwnLogGroup",
-            "Effect": "Allow",
-            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-            "Resource": [log_group_arn, f"{log_group_arn}:*"],
-        }
-    )
-    secrets = list(props.secrets.values())
-    by_kind = {
-        kind: sorted({s.resource_arn for s in secrets if s.kind == kind})
-        for kind in ("secretsmanager", "ssm")
-    }
-    if by_kind["secretsmanager"]:
-        statements.append(
-            {
-                "Sid": "ReadReferencedSecrets",
-                "Effect": "Allow",
-                "Action": "secretsmanager:GetSecretValue",
-                "Resource": by_kind["secretsmanager"],
-            }
-        )
-    if by_kind["ssm"]:
-        statements.append(
-            {
-                "Sid": "ReadReferencedParameters",
-                "Effect": "Allow",
-                "Action": "ssm:GetParameters",
-                "Resource": by_kind["ssm"],
-            }
-        )
-    if secrets:
-        services = sorted(f"{kind}.{props.region}.amazonaws.com" for kind, arns in by_kind.items() if arns)
-        statements.append(
-            {
-                # Secrets and SecureString parameters encrypted with the env key; only when the
-                # decryption happens on behalf of those two services, never directly.
-                "Sid": "DecryptReferencedSecrets",
-                "Effect": "Allow",
-                "Action": "kms:Decrypt",
-                "Resource": props.kms_key_arn,
-                "Condition": {"StringEquals": {"kms:ViaService": services}},
-            }
-        )
-    return statements
-
-
-def exec_statements(props: ServiceProps) -> list[dict[str, Any]]:
-    """What ECS exec needs from the task role: the SSM session channels and the audit log."""
-    part = partition(props.region)
-    log_group_arn = props.exec_log_group_arn
-    return [
-        {
-            # The SSM agent inside the task opens the session channels; ssmmessages has no
-            # resource-level permissions, so "*" is the only resource it accepts.
-            "Sid": "ExecSessionChannels",
-            "Effect": "Allow",
-            "Action": [
-                "ssmmessages:CreateControlChannel",
-                "ssmmessages:CreateDataChannel",
-                "ssmmessages:OpenControlChannel",
-                "ssmmessages:OpenDataChannel",
-            ],
-            "Resource": "*",
-        },
-        {
-            # The agent checks the audit log group before it writes; DescribeLogGroups is
-            # authorized against every log group of the account and region, not one group.
-            "Sid": "ExecAuditFindLogGroup",
-            "Effect": "Allow",
-            "Action": "logs:DescribeLogGroups",
-            "Resource": f"arn:{part}:logs:{props.region}:{props.account_id}:log-group:*",
-        },
-        {
-            "Sid": "ExecAuditWriteLog",
-            "Effect": "Allow",
-            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-            "Resource": [log_group_arn, f"{log_group_arn}:*"],
-        },
-        {
-            # Sessions are encrypted with the env key (the cluster's exec configuration); the
-            # agent in the task only decrypts, the caller of execute-command generates the keys.
-            "Sid": "ExecSessionKey",
-            "Effect": "Allow",
-            "Action": "kms:Decrypt",
-            "Resource": props.kms_key_arn,
-        },
-    ]

@@ -360,15 +360,6 @@ def test_task_role_gets_exactly_what_ecs_exec_needs_when_enabled(tmp_path: Path)
     }
 
 
-def test_long_names_are_cut_to_the_iam_limit_deterministically(tmp_path: Path) -> None:
-    from modules.services import bounded_name
-
-    assert bounded_name("short", 64) == "short"
-    long = "a" * 70
-    assert len(bounded_name(long, 64)) == 64
-    assert bounded_name(long, 64) == bounded_name(long, 64) != bounded_name("b" * 70, 64)
-
-
 # --- ECS service -----------------------------------------------------------------------------
 
 
