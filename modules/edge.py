@@ -21,6 +21,7 @@ from modules.load_balancing import (
     LoadBalancerLogs,
     LoadBalancerLogsProps,
     access_log_bucket_name,
+    application_load_balancer,
     fixed_404,
     http_target_group,
     lb_name,
@@ -103,25 +104,17 @@ class PublicLoadBalancer(Construct):
                 retention_days=props.access_log_days,
             ),
         )
-        lb = aws.lb.Lb(
+        lb = application_load_balancer(
             self,
-            "alb",
             name=lb_name(props.name, "public"),
-            load_balancer_type="application",
             internal=False,
-            ip_address_type="ipv4",
-            subnets=list(props.public_subnet_ids),
-            security_groups=[props.security_group_id],
-            drop_invalid_header_fields=True,
-            enable_deletion_protection=props.deletion_protection,
-            idle_timeout=props.idle_timeout_seconds,
-            access_logs=aws.lb.LbAccessLogs(
-                bucket=logs.bucket_name, enabled=True, prefix=PUBLIC_ALB_LOG_PREFIX
-            ),
-            # ELB checks that it may write to the bucket when logging is switched on: without the
-            # policy in place first, the first apply fails with "Access Denied for bucket".
-            depends_on=[logs.policy],
-            tags={"Name": lb_name(props.name, "public")},
+            subnet_ids=props.public_subnet_ids,
+            security_group_id=props.security_group_id,
+            deletion_protection=props.deletion_protection,
+            idle_timeout_seconds=props.idle_timeout_seconds,
+            log_bucket=logs.bucket_name,
+            log_prefix=PUBLIC_ALB_LOG_PREFIX,
+            log_bucket_policy=logs.policy,
         )
 
         lst = aws.lb_listener

@@ -20,6 +20,7 @@ from modules.load_balancing import (
     LoadBalancerLogs,
     LoadBalancerLogsProps,
     access_log_bucket_name,
+    application_load_balancer,
     fixed_404,
     http_target_group,
     internal_services,
@@ -124,7 +125,7 @@ class InternalLoadBalancers(Construct):
         props = self._props
         if props.alb_security_group_id is None:
             raise ValueError("internal http services need alb_security_group_id")
-        depends_on = None
+        log_policy = None
         bucket = props.access_log_bucket
         if bucket is None:
             logs = LoadBalancerLogs(
@@ -141,24 +142,19 @@ class InternalLoadBalancers(Construct):
                     prefixes=(INTERNAL_ALB_LOG_PREFIX,),
                 ),
             )
-            bucket, depends_on = logs.bucket_name, [logs.policy]
+            bucket, log_policy = logs.bucket_name, logs.policy
             self.access_log_bucket = bucket
-        lb = aws.lb.Lb(
+        lb = application_load_balancer(
             self,
-            "alb",
             name=lb_name(props.name, "internal"),
-            load_balancer_type="application",
             internal=True,
-            ip_address_type="ipv4",
-            subnets=list(props.private_subnet_ids),
-            security_groups=[props.alb_security_group_id],
-            drop_invalid_header_fields=True,
-            enable_deletion_protection=props.deletion_protection,
-            idle_timeout=props.idle_timeout_seconds,
-            access_logs=aws.lb.LbAccessLogs(bucket=bucket, enabled=True, prefix=INTERNAL_ALB_LOG_PREFIX),
-            # ELB tests its write access when logging is switched on: the bucket policy goes first.
-            depends_on=depends_on,
-            tags={"Name": lb_name(props.name, "internal")},
+            subnet_ids=props.private_subnet_ids,
+            security_group_id=props.alb_security_group_id,
+            deletion_protection=props.deletion_protection,
+            idle_timeout_seconds=props.idle_timeout_seconds,
+            log_bucket=bucket,
+            log_prefix=INTERNAL_ALB_LOG_PREFIX,
+            log_bucket_policy=log_policy,
         )
         # Plain HTTP inside the VPC: only the tasks' security groups reach this listener.
         listener = aws.lb_listener.LbListener(

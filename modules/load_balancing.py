@@ -213,3 +213,37 @@ def listener_rule(scope: Construct, service: ServiceConfig, listener_arn: str, t
         action=[rule.LbListenerRuleAction(type="forward", target_group_arn=target_group_arn)],
         tags={"Service": service.name},
     )
+
+
+def application_load_balancer(
+    scope: Construct,
+    *,
+    name: str,
+    internal: bool,
+    subnet_ids: Iterable[str],
+    security_group_id: str,
+    deletion_protection: bool,
+    idle_timeout_seconds: int,
+    log_bucket: str,
+    log_prefix: str,
+    log_bucket_policy: Any | None,
+) -> Any:
+    """The `aws_lb` (ID "alb") every ALB here shares: invalid headers dropped, access logs on."""
+    return aws.lb.Lb(
+        scope,
+        "alb",
+        name=name,
+        load_balancer_type="application",
+        internal=internal,
+        ip_address_type="ipv4",
+        subnets=list(subnet_ids),
+        security_groups=[security_group_id],
+        drop_invalid_header_fields=True,
+        enable_deletion_protection=deletion_protection,
+        idle_timeout=idle_timeout_seconds,
+        access_logs=aws.lb.LbAccessLogs(bucket=log_bucket, enabled=True, prefix=log_prefix),
+        # ELB checks that it may write to the bucket when logging is switched on: without the
+        # policy in place first, the first apply fails with "Access Denied for bucket".
+        depends_on=[log_bucket_policy] if log_bucket_policy is not None else None,
+        tags={"Name": name},
+    )
