@@ -227,15 +227,8 @@ class Network(Construct):
             self,
             "flow-log-role",
             name=f"{props.name}-vpc-flow-logs",
-            assume_role_policy=policy.document(
-                {
-                    "Sid": "FlowLogsAssumeRole",
-                    "Effect": "Allow",
-                    "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
-                    "Action": "sts:AssumeRole",
-                    # Confused-deputy guard: only flow logs of this account may use the role.
-                    "Condition": {"StringEquals": {"aws:SourceAccount": props.account_id}},
-                }
+            assume_role_policy=policy.service_trust(
+                "vpc-flow-logs.amazonaws.com", source_account=props.account_id, sid="FlowLogsAssumeRole"
             ),
         )
         aws.iam_role_policy.IamRolePolicy(

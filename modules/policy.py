@@ -15,16 +15,21 @@ def document(*statements: dict[str, Any]) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": list(statements)}, sort_keys=True)
 
 
-def service_trust(service: str) -> str:
-    """A role trust policy that lets one AWS service assume the role."""
-    return document(
-        {
-            "Sid": "ServiceAssumesRole",
-            "Effect": "Allow",
-            "Principal": {"Service": service},
-            "Action": "sts:AssumeRole",
-        }
-    )
+def service_trust(service: str, source_account: str | None = None, sid: str = "ServiceAssumesRole") -> str:
+    """A role trust policy that lets one AWS service assume the role.
+
+    With `source_account`, only that service acting for this account may (the confused-deputy
+    guard); leave it out for services that do not send aws:SourceAccount (EC2 instance profiles).
+    """
+    statement: dict[str, Any] = {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Principal": {"Service": service},
+        "Action": "sts:AssumeRole",
+    }
+    if source_account is not None:
+        statement["Condition"] = {"StringEquals": {"aws:SourceAccount": source_account}}
+    return document(statement)
 
 
 def account_root(partition: str, account_id: str) -> dict[str, Any]:

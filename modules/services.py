@@ -219,15 +219,8 @@ class Service(Construct):
 
     @staticmethod
     def _ecs_tasks_trust(props: ServiceProps) -> str:
-        return policy.document(
-            {
-                "Sid": "EcsTasksAssumeRole",
-                "Effect": "Allow",
-                "Principal": {"Service": "ecs-tasks.amazonaws.com"},
-                "Action": "sts:AssumeRole",
-                # Confused-deputy guard: only ECS acting for this account may use the role.
-                "Condition": {"StringEquals": {"aws:SourceAccount": props.account_id}},
-            }
+        return policy.service_trust(
+            "ecs-tasks.amazonaws.com", source_account=props.account_id, sid="EcsTasksAssumeRole"
         )
 
     def _execution_role(self, props: ServiceProps, log_group_arn: str):
