@@ -133,3 +133,14 @@ def test_bootstrap_starts_on_local_state_then_moves_into_its_bucket(tmp_path: Pa
 def test_outputs_name_what_the_environments_use(tmp_path: Path) -> None:
     outputs = bootstrap_json(tmp_path)["output"]
     assert set(outputs) == {"state_bucket", "state_access_log_bucket", "state_kms_key_arn", "lock_table"}
+
+
+def test_stateful_addresses_never_move(tmp_path: Path) -> None:
+    """Renaming one of these replaces the state bucket, key or lock table: it needs a `moved` block."""
+    stack = bootstrap_json(tmp_path)
+    addresses = {f"{t}.{k}" for t, found in stack["resource"].items() for k in found}
+    assert {
+        "aws_s3_bucket.state_state-bucket_B2EEA837",
+        "aws_kms_key.state_state-key_345D1330",
+        "aws_dynamodb_table.state_lock-table_6543B35D",
+    } <= addresses
