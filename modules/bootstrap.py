@@ -101,7 +101,9 @@ class StateStore(Construct):
                 partition=props.partition,
                 kms_key_arn=key.arn,
                 noncurrent_version_days=props.noncurrent_version_days,
-                access_log_bucket=access_logs.name,
+                # Through the log bucket's policy: logging is switched on only once S3 log
+                # delivery may write there (PutBucketLogging can refuse a target without it).
+                access_log_bucket=access_logs.policy.bucket,
                 access_log_prefix="state-bucket/",
                 # Losing this bucket loses every environment's state: Terraform refuses to destroy it.
                 prevent_destroy=True,

@@ -73,8 +73,11 @@ def test_state_bucket_access_is_logged_to_an_sse_s3_log_bucket(tmp_path: Path) -
     stack = bootstrap_json(tmp_path, "access_log_days = 180\n")
     state = bucket_parts(stack, STATE_BUCKET)
     logs = bucket_parts(stack, LOG_BUCKET)
-    log_key = [k for k, b in resources(stack, "aws_s3_bucket").items() if b["bucket"] == LOG_BUCKET][0]
-    assert state["aws_s3_bucket_logging"]["target_bucket"] == f"${{aws_s3_bucket.{log_key}.bucket}}"
+    (policy_key,) = [
+        k for k, p in resources(stack, "aws_s3_bucket_policy").items() if p is logs["aws_s3_bucket_policy"]
+    ]
+    # named through the log bucket's policy, so logging starts only once delivery may write
+    assert state["aws_s3_bucket_logging"]["target_bucket"] == f"${{aws_s3_bucket_policy.{policy_key}.bucket}}"
     assert state["aws_s3_bucket_logging"]["target_prefix"] == "state-bucket/"
     # log delivery cannot write into SSE-KMS buckets
     (rule,) = logs["aws_s3_bucket_server_side_encryption_configuration"]["rule"]
