@@ -86,9 +86,9 @@ class StateStore(Construct):
                 noncurrent_version_days=30,
                 policy_statements=(
                     server_access_log_delivery(
-                        f"arn:{props.partition}:s3:::{props.bucket_name}",
+                        naming.s3_bucket_arn(props.partition, props.bucket_name),
                         props.account_id,
-                        f"arn:{props.partition}:s3:::{props.access_log_bucket_name}",
+                        naming.s3_bucket_arn(props.partition, props.access_log_bucket_name),
                     ),
                 ),
             ),

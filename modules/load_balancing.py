@@ -124,7 +124,7 @@ class LoadBalancerLogs(Construct):
 
     def __init__(self, scope: Construct, id: str, props: LoadBalancerLogsProps) -> None:
         super().__init__(scope, id)
-        arn = f"arn:{props.partition}:s3:::{props.bucket_name}"
+        arn = naming.s3_bucket_arn(props.partition, props.bucket_name)
         bucket = PrivateBucket(
             self,
             "bucket",

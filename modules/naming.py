@@ -20,6 +20,11 @@ def partition(region: str) -> str:
     return "aws"
 
 
+def s3_bucket_arn(partition_name: str, bucket: str) -> str:
+    """A bucket's ARN, known from its name before it exists (bucket ARNs carry no account)."""
+    return f"arn:{partition_name}:s3:::{bucket}"
+
+
 def state_bucket(project: ProjectConfig) -> str:
     # Account and region make the global S3 name unique without a random suffix.
     return f"{project.name}-tfstate-{project.account_id}-{project.region}"

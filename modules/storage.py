@@ -7,6 +7,7 @@ from typing import Any
 
 from modules import policy
 from modules.cdk import Construct, TerraformResourceLifecycle, aws
+from modules.naming import s3_bucket_arn
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ class PrivateBucketProps:
 
     @property
     def arn(self) -> str:
-        return f"arn:{self.partition}:s3:::{self.name}"
+        return s3_bucket_arn(self.partition, self.name)
 
 
 class PrivateBucket(Construct):
