@@ -37,7 +37,6 @@ if LAZY_PROVIDER_INDEX:
 
 from cdktf import (  # noqa: E402  (the jsii runtime reads the environment set above)
     App,
-    Fn,
     LocalBackend,
     S3Backend,
     TerraformOutput,
@@ -53,7 +52,6 @@ __all__ = [
     "PROVIDER_IMPORT",
     "App",
     "Construct",
-    "Fn",
     "LocalBackend",
     "S3Backend",
     "TerraformOutput",
