@@ -8,7 +8,15 @@ from __future__ import annotations
 from ipaddress import IPv4Network, IPv6Network
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,18}[a-z0-9]$")]
 HostName = Annotated[
@@ -94,24 +102,17 @@ class EdgeConfig(_Strict):
     deregistration_delay_seconds: int = Field(default=30, ge=0, le=3600)
     access_log_days: int = Field(default=90, ge=1, le=3650)
 
-    @field_validator("ingress_ipv4")
+    @field_validator("ingress_ipv4", "ingress_ipv6")
     @classmethod
-    def _ipv4(cls, cidrs: list[str]) -> list[str]:
+    def _cidrs(cls, cidrs: list[str], info: ValidationInfo) -> list[str]:
+        network, family = (
+            (IPv4Network, "IPv4") if info.field_name == "ingress_ipv4" else (IPv6Network, "IPv6")
+        )
         for cidr in cidrs:
             try:
-                IPv4Network(cidr, strict=True)
+                network(cidr, strict=True)
             except ValueError as exc:
-                raise ValueError(f"{cidr!r} is not an IPv4 CIDR ({exc})") from None
-        return cidrs
-
-    @field_validator("ingress_ipv6")
-    @classmethod
-    def _ipv6(cls, cidrs: list[str]) -> list[str]:
-        for cidr in cidrs:
-            try:
-                IPv6Network(cidr, strict=True)
-            except ValueError as exc:
-                raise ValueError(f"{cidr!r} is not an IPv6 CIDR ({exc})") from None
+                raise ValueError(f"{cidr!r} is not an {family} CIDR ({exc})") from None
         return cidrs
 
 
