@@ -11,6 +11,7 @@ from modules import policy
 from modules.cdk import Construct, aws
 from modules.config import Environment
 from modules.naming import partition
+from modules.security_groups import security_group, tcp_rule
 
 # The public parameter AWS keeps pointed at the current ECS-optimized Amazon Linux 2023 AMI.
 ECS_AMI_PARAMETER = "/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id"
@@ -272,24 +273,22 @@ class Cluster(Construct):
             self, "instance-profile", name=f"{props.name}-ecs-instance", role=role.name
         )
 
-        group = aws.security_group.SecurityGroup(
+        group_id = security_group(
             self,
             "instance-security-group",
             name=f"{props.name}-ecs-instances",
             description="ECS container instances: no inbound, HTTPS out to AWS APIs",
             vpc_id=props.vpc_id,
-            tags={"Name": f"{props.name}-ecs-instances"},
         )
         # Tasks use awsvpc networking with their own security groups, so the hosts take no
         # inbound traffic at all; the agent, ECR and SSM are reached over HTTPS.
-        aws.vpc_security_group_egress_rule.VpcSecurityGroupEgressRule(
+        tcp_rule(
             self,
             "instance-https-out",
-            security_group_id=group.id,
+            direction="egress",
+            group_id=group_id,
+            port=443,
             description="HTTPS to AWS APIs (ECS, ECR, SSM, CloudWatch) via NAT or endpoints",
-            ip_protocol="tcp",
-            from_port=443,
-            to_port=443,
             cidr_ipv4="0.0.0.0/0",
         )
 
@@ -327,7 +326,7 @@ class Cluster(Construct):
             image_id=ami.insecure_value,
             instance_type=props.instance_type,
             iam_instance_profile=lt.LaunchTemplateIamInstanceProfile(arn=profile.arn),
-            vpc_security_group_ids=[group.id],
+            vpc_security_group_ids=[group_id],
             update_default_version=True,
             # Encoded here, not with Fn.base64encode: the plan shows the final value.
             user_data=base64.b64encode(user_data.encode()).decode(),
@@ -390,6 +389,6 @@ class Cluster(Construct):
                 ),
             ),
         )
-        self.instance_security_group_id = group.id
+        self.instance_security_group_id = group_id
         self.instance_role_name = role.name
         return provider.name

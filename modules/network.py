@@ -8,6 +8,7 @@ from ipaddress import IPv4Network
 from modules import policy
 from modules.cdk import Construct, aws
 from modules.config import Environment, NatMode
+from modules.security_groups import security_group, tcp_rule
 
 
 @dataclass(frozen=True)
@@ -264,22 +265,20 @@ class Network(Construct):
 
     def _interface_endpoints(self, props: NetworkProps, vpc_id: str, subnet_ids: list[str]) -> str:
         """Interface endpoints in the private subnets, reachable on 443 from inside the VPC only."""
-        group = aws.security_group.SecurityGroup(
+        group_id = security_group(
             self,
             "endpoint-security-group",
             name=f"{props.name}-endpoints",
             description="Interface VPC endpoints: HTTPS from inside the VPC",
             vpc_id=vpc_id,
-            tags={"Name": f"{props.name}-endpoints"},
         )
-        aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule(
+        tcp_rule(
             self,
             "endpoint-https-from-vpc",
-            security_group_id=group.id,
+            direction="ingress",
+            group_id=group_id,
+            port=443,
             description="HTTPS from the VPC to the interface endpoints",
-            ip_protocol="tcp",
-            from_port=443,
-            to_port=443,
             cidr_ipv4=str(props.cidr),
         )
         for service in props.interface_endpoints:
@@ -291,7 +290,7 @@ class Network(Construct):
                 vpc_endpoint_type="Interface",
                 private_dns_enabled=True,
                 subnet_ids=subnet_ids,
-                security_group_ids=[group.id],
+                security_group_ids=[group_id],
                 tags={"Name": f"{props.name}-{service}"},
             )
-        return group.id
+        return group_id

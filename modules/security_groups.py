@@ -13,6 +13,7 @@ adds rules without rewriting a group.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from modules.cdk import Construct, aws
 from modules.config import Environment
@@ -24,6 +25,46 @@ def _cidr_id(cidr: str) -> str:
     """A construct-ID-safe spelling of a CIDR: "0.0.0.0/0" -> "ipv4-0-0-0-0-0", "::/0" -> "ipv6---0"."""
     family = "ipv6" if ":" in cidr else "ipv4"
     return f"{family}-" + "".join(c if c.isalnum() else "-" for c in cidr)
+
+
+def security_group(scope: Construct, id: str, *, name: str, description: str, vpc_id: str) -> str:
+    """An empty security group named (and Name-tagged) `name`; rules are added as separate resources."""
+    group = aws.security_group.SecurityGroup(
+        scope, id, name=name, description=description, vpc_id=vpc_id, tags={"Name": name}
+    )
+    return group.id
+
+
+def tcp_rule(
+    scope: Construct,
+    id: str,
+    *,
+    direction: Literal["ingress", "egress"],
+    group_id: str,
+    port: int,
+    description: str,
+    cidr_ipv4: str | None = None,
+    cidr_ipv6: str | None = None,
+    peer_group_id: str | None = None,
+) -> None:
+    """One standalone rule for one TCP port and one peer (a CIDR or another group), with a description."""
+    rule = (
+        aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule
+        if direction == "ingress"
+        else aws.vpc_security_group_egress_rule.VpcSecurityGroupEgressRule
+    )
+    rule(
+        scope,
+        id,
+        security_group_id=group_id,
+        description=description,
+        ip_protocol="tcp",
+        from_port=port,
+        to_port=port,
+        cidr_ipv4=cidr_ipv4,
+        cidr_ipv6=cidr_ipv6,
+        referenced_security_group_id=peer_group_id,
+    )
 
 
 @dataclass(frozen=True)
@@ -113,14 +154,13 @@ class ServiceSecurityGroups(Construct):
                 self._flow("internal-nlb", self.internal_nlb_id, *self._tasks(service), service.port)
 
         for service in props.services:
-            aws.vpc_security_group_egress_rule.VpcSecurityGroupEgressRule(
+            tcp_rule(
                 self,
                 f"{service.name}-tasks-egress-https",
-                security_group_id=self.task_ids[service.name],
+                direction="egress",
+                group_id=self.task_ids[service.name],
+                port=443,
                 description="HTTPS to AWS APIs, ECR and the internet (through NAT or endpoints)",
-                ip_protocol="tcp",
-                from_port=443,
-                to_port=443,
                 cidr_ipv4="0.0.0.0/0",
             )
 
@@ -129,47 +169,42 @@ class ServiceSecurityGroups(Construct):
         return f"{service.name}-tasks", self.task_ids[service.name]
 
     def _group(self, id: str, purpose: str, description: str) -> str:
-        group = aws.security_group.SecurityGroup(
+        return security_group(
             self,
             id,
             name=f"{self._props.name}-{purpose}",
             description=f"{description} ({self._props.name})",
             vpc_id=self._props.vpc_id,
-            tags={"Name": f"{self._props.name}-{purpose}"},
         )
-        return group.id
 
     def _ingress_cidr(self, id: str, group_id: str, port: int, purpose: str, **cidr: str) -> None:
-        aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule(
+        tcp_rule(
             self,
             id,
-            security_group_id=group_id,
+            direction="ingress",
+            group_id=group_id,
+            port=port,
             description=f"{purpose} from {next(iter(cidr.values()))}",
-            ip_protocol="tcp",
-            from_port=port,
-            to_port=port,
             **cidr,
         )
 
     def _flow(self, source: str, source_id: str, target: str, target_id: str, port: int) -> None:
         """Allow source -> target on port: an egress rule on the source, an ingress rule on the target."""
-        aws.vpc_security_group_egress_rule.VpcSecurityGroupEgressRule(
+        tcp_rule(
             self,
             f"{source}-to-{target}-{port}",
-            security_group_id=source_id,
+            direction="egress",
+            group_id=source_id,
+            port=port,
             description=f"To {target} on {port}",
-            ip_protocol="tcp",
-            from_port=port,
-            to_port=port,
-            referenced_security_group_id=target_id,
+            peer_group_id=target_id,
         )
-        aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule(
+        tcp_rule(
             self,
             f"{target}-from-{source}-{port}",
-            security_group_id=target_id,
+            direction="ingress",
+            group_id=target_id,
+            port=port,
             description=f"From {source} on {port}",
-            ip_protocol="tcp",
-            from_port=port,
-            to_port=port,
-            referenced_security_group_id=source_id,
+            peer_group_id=source_id,
         )
