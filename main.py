@@ -57,7 +57,7 @@ def _shown(path: Path) -> Path:
 
 
 def synth(args: argparse.Namespace) -> int:
-    from modules import stamp
+    from modules.core import stamp
 
     config_dir = _shown(args.config)
     environments = tuple(dict.fromkeys(args.env))
@@ -75,7 +75,7 @@ def synth(args: argparse.Namespace) -> int:
             print(problem, file=sys.stderr)
         return EXIT_BAD_INPUT
 
-    from modules.synth import synthesize
+    from modules.stacks.synth import synthesize
 
     synthesize(platform, args.out, inputs)
     names = ["bootstrap", *(env.name for env in platform.environments)]
@@ -84,7 +84,7 @@ def synth(args: argparse.Namespace) -> int:
 
 
 def validate(args: argparse.Namespace) -> int:
-    from modules.terraform_cli import TerraformUnavailable, validate_all
+    from modules.core.terraform_cli import TerraformUnavailable, validate_all
 
     if not (args.out / "stacks").is_dir():
         print(f"{_shown(args.out)}: no synthesized stacks; run `python main.py` first", file=sys.stderr)

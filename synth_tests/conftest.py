@@ -36,7 +36,7 @@ def fresh_synth(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def terraform_cli_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A terraform CLI config that installs hashicorp/aws from the machine's filesystem mirror."""
-    from modules.terraform_cli import find_mirror, write_cli_config
+    from modules.core.terraform_cli import find_mirror, write_cli_config
 
     return write_cli_config(tmp_path_factory.mktemp("terraform"), find_mirror())
 
@@ -98,6 +98,6 @@ def committed_platform():
 
 def environment_json(platform, name: str) -> dict:
     from modules.cdk import Testing
-    from modules.environment import EnvironmentStack
+    from modules.stacks.environment import EnvironmentStack
 
     return synth_stack(EnvironmentStack(Testing.app(), platform.environment(name)))

@@ -73,8 +73,8 @@ def test_missing_config_directory_is_bad_input(tmp_path: Path, out_dir: Path) ->
 
 
 def test_failed_synth_leaves_the_previous_output_exactly_as_it_was(out_dir: Path, monkeypatch) -> None:
-    from modules import synth
     from modules.config import load_platform
+    from modules.stacks import synth
 
     class Exploding:
         def synth(self) -> None:

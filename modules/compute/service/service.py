@@ -1,0 +1,291 @@
+"""One configured service on the ECS cluster: log group, roles, task definition, service, autoscaling."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from modules.cdk import Construct, TerraformResourceLifecycle, aws
+from modules.compute.cluster import Cluster
+from modules.compute.registry import Repositories
+from modules.compute.service.autoscaling import target_tracking
+from modules.compute.service.container import container_definitions, exec_volumes
+from modules.compute.service.permissions import (
+    SecretReference,
+    exec_statements,
+    execution_statements,
+    resolve_secret,
+)
+from modules.config import Environment, ServiceConfig
+from modules.core import iam, naming
+
+IAM_ROLE_NAME_LIMIT = 64
+
+
+@dataclass(frozen=True)
+class ServiceProps:
+    """What one service needs; the service's own settings are its validated `[[services]]` entry."""
+
+    prefix: str  # "<project>-<env>": names are "<prefix>-<service>[-purpose]"
+    log_group_prefix: str  # "/<project>/<env>": the log group is "<it>/services/<service>"
+    region: str
+    account_id: str
+    service: ServiceConfig
+    cluster_name: str  # Cluster.name: carries the dependency on the capacity provider association
+    capacity_provider_strategy: tuple[tuple[str, int, int], ...]  # (provider, weight, base)
+    launch_type_is_ec2: bool  # task definition compatibility EC2 instead of FARGATE
+    kms_key_arn: str  # the env key: log group encryption, secrets/parameters decryption, exec
+    subnet_ids: tuple[str, ...]  # private subnets: tasks never get public IPs
+    security_group_id: str  # the service's task security group (created by the security groups)
+    log_retention_days: int
+    exec_enabled: bool  # ECS exec into tasks: the task role gets the SSM channel and audit-log rights
+    exec_log_group_arn: str | None  # Cluster.exec_log_group_arn; required when exec_enabled
+    deploy_owner: Literal["terraform", "pipeline"]
+    min_healthy_percent: int
+    max_percent: int
+    health_check_grace_seconds: int  # used only with a load balancer
+    repository_url: str | None = None  # the service's ECR repository; None when `image` is external
+    repository_arn: str | None = None
+    target_group_arn: str | None = None  # None: no load balancer attachment
+    request_count_resource_label: str | None = None  # "<lb arn suffix>/<tg arn suffix>" for ALB requests
+    depends_on: tuple[Any, ...] = ()  # e.g. the listener rule: ECS refuses a target group no LB uses yet
+
+    @classmethod
+    def of(
+        cls,
+        env: Environment,
+        service: ServiceConfig,
+        *,
+        cluster: Cluster,
+        repositories: Repositories,
+        kms_key_arn: str,
+        subnet_ids: list[str],
+        security_group_id: str,
+        target_group_arn: str | None = None,
+        request_count_resource_label: str | None = None,
+        depends_on: tuple[Any, ...] = (),
+    ) -> ServiceProps:
+        settings = env.config.cluster
+        return cls(
+            prefix=env.prefix,
+            log_group_prefix=env.log_group_prefix,
+            region=env.region,
+            account_id=env.account_id,
+            service=service,
+            cluster_name=cluster.name,
+            capacity_provider_strategy=cluster.capacity_provider_strategy,
+            launch_type_is_ec2=cluster.launch_type_is_ec2,
+            kms_key_arn=kms_key_arn,
+            subnet_ids=tuple(subnet_ids),
+            security_group_id=security_group_id,
+            log_retention_days=settings.log_retention_days,
+            exec_enabled=settings.exec_enabled,
+            exec_log_group_arn=cluster.exec_log_group_arn,
+            deploy_owner=settings.deploy_owner,
+            min_healthy_percent=settings.min_healthy_percent,
+            max_percent=settings.max_percent,
+            health_check_grace_seconds=settings.health_check_grace_seconds,
+            repository_url=repositories.repository_urls.get(service.name),
+            repository_arn=repositories.repository_arns.get(service.name),
+            target_group_arn=target_group_arn,
+            request_count_resource_label=request_count_resource_label,
+            depends_on=depends_on,
+        )
+
+    @property
+    def name(self) -> str:
+        return f"{self.prefix}-{self.service.name}"
+
+    @property
+    def secrets(self) -> dict[str, SecretReference]:
+        return {
+            var: resolve_secret(ref, self.region, self.account_id)
+            for var, ref in sorted(self.service.secrets.items())
+        }
+
+
+class Service(Construct):
+    """A service on the cluster: its log group, execution and task roles, task definition, ECS
+    service and, when min_count < max_count, target tracking autoscaling.
+
+    The execution role may pull only its own repository, write only its log group and read only
+    the secrets and parameters the task references. The task role has no permissions (later
+    modules grant them), except what ECS exec needs when exec is enabled. With `deploy_owner =
+    "pipeline"` Terraform ignores the running task definition and desired count, so an apply never
+    reverts a CI/CD deploy; an autoscaled service always ignores desired count.
+
+    Exposes `name`, `arn` (= `id`), `task_role_arn`, `task_role_name`, `execution_role_arn`,
+    `execution_role_name`, `log_group_name` and `task_definition_family`.
+    """
+
+    def __init__(self, scope: Construct, id: str, props: ServiceProps) -> None:
+        super().__init__(scope, id)
+        service = props.service
+        if props.exec_enabled and props.exec_log_group_arn is None:
+            raise ValueError("exec_enabled needs exec_log_group_arn (Cluster.exec_log_group_arn)")
+        if service.image is None and props.repository_arn is None:
+            raise ValueError(f"{props.name}: the image comes from ECR but no repository_arn was given")
+        log_group = aws.cloudwatch_log_group.CloudwatchLogGroup(
+            self,
+            "log-group",
+            name=f"{props.log_group_prefix}/services/{service.name}",
+            retention_in_days=props.log_retention_days,
+            kms_key_id=props.kms_key_arn,
+        )
+        execution_role, execution_policy = self._execution_role(props, log_group.arn)
+        task_role, task_policies = self._task_role(props)
+
+        td = aws.ecs_task_definition
+        volumes = exec_volumes(service, props.exec_enabled)
+        task_definition = td.EcsTaskDefinition(
+            self,
+            "task-definition",
+            family=props.name,
+            network_mode="awsvpc",
+            requires_compatibilities=["EC2" if props.launch_type_is_ec2 else "FARGATE"],
+            cpu=str(service.cpu),
+            memory=str(service.memory),
+            execution_role_arn=execution_role.arn,
+            task_role_arn=task_role.arn,
+            runtime_platform=td.EcsTaskDefinitionRuntimePlatform(
+                operating_system_family="LINUX", cpu_architecture="X86_64"
+            ),
+            container_definitions=container_definitions(
+                service,
+                image=service.image or f"{props.repository_url}:{service.image_tag}",
+                log_group_name=log_group.name,
+                region=props.region,
+                secrets=props.secrets,
+                exec_enabled=props.exec_enabled,
+                health_check_grace_seconds=props.health_check_grace_seconds,
+            ),
+            volume=[td.EcsTaskDefinitionVolume(name=name) for name, _ in volumes] or None,
+        )
+
+        ignored = []
+        if props.deploy_owner == "pipeline":
+            ignored += ["task_definition", "desired_count"]
+        elif service.autoscaled:
+            ignored.append("desired_count")
+        es = aws.ecs_service
+        attached = props.target_group_arn is not None
+        ecs_service = es.EcsService(
+            self,
+            "service",
+            name=props.name,
+            cluster=props.cluster_name,
+            task_definition=task_definition.arn,
+            desired_count=service.desired_count,
+            capacity_provider_strategy=[
+                es.EcsServiceCapacityProviderStrategy(capacity_provider=provider, weight=weight, base=base)
+                for provider, weight, base in props.capacity_provider_strategy
+            ],
+            network_configuration=es.EcsServiceNetworkConfiguration(
+                subnets=list(props.subnet_ids),
+                security_groups=[props.security_group_id],
+                assign_public_ip=False,
+            ),
+            deployment_circuit_breaker=es.EcsServiceDeploymentCircuitBreaker(enable=True, rollback=True),
+            deployment_minimum_healthy_percent=props.min_healthy_percent,
+            deployment_maximum_percent=props.max_percent,
+            health_check_grace_period_seconds=props.health_check_grace_seconds if attached else None,
+            load_balancer=[
+                es.EcsServiceLoadBalancer(
+                    target_group_arn=props.target_group_arn,
+                    container_name=service.name,
+                    container_port=service.port,
+                )
+            ]
+            if attached
+            else None,
+            enable_execute_command=props.exec_enabled,
+            propagate_tags="SERVICE",
+            enable_ecs_managed_tags=True,
+            wait_for_steady_state=False,
+            lifecycle=TerraformResourceLifecycle(ignore_changes=ignored) if ignored else None,
+            # Tasks start as soon as the service exists: their roles must already allow the pull,
+            # the log writes and the secret reads.
+            depends_on=[execution_policy, *task_policies, *props.depends_on],
+        )
+
+        if service.autoscaled:
+            target_tracking(
+                self,
+                name=props.name,
+                resource_id=f"service/{props.cluster_name}/{ecs_service.name}",
+                min_count=service.min_count,
+                max_count=service.max_count,
+                targets=service.autoscaling,
+                request_count_resource_label=props.request_count_resource_label,
+            )
+
+        self.name: str = ecs_service.name
+        self.arn: str = ecs_service.id  # the provider's id of an ECS service is its ARN
+        self.id: str = ecs_service.id
+        self.task_role_arn: str = task_role.arn
+        self.task_role_name: str = task_role.name
+        self.execution_role_arn: str = execution_role.arn
+        self.execution_role_name: str = execution_role.name
+        self.log_group_name: str = log_group.name
+        self.task_definition_family: str = task_definition.family
+
+    # --- IAM ----------------------------------------------------------------------------------
+
+    @staticmethod
+    def _ecs_tasks_trust(props: ServiceProps) -> str:
+        return iam.service_trust(
+            "ecs-tasks.amazonaws.com", source_account=props.account_id, sid="EcsTasksAssumeRole"
+        )
+
+    def _execution_role(self, props: ServiceProps, log_group_arn: str):
+        role = aws.iam_role.IamRole(
+            self,
+            "execution-role",
+            name=naming.bounded(f"{props.name}-execution", IAM_ROLE_NAME_LIMIT),
+            description=f"ECS agent for {props.name}: image pull, logs, referenced secrets",
+            assume_role_policy=self._ecs_tasks_trust(props),
+        )
+        role_policy = aws.iam_role_policy.IamRolePolicy(
+            self,
+            "execution-role-policy",
+            name="pull-log-read-secrets",
+            role=role.id,
+            policy=iam.document(
+                *execution_statements(
+                    repository_arn=props.repository_arn,
+                    log_group_arn=log_group_arn,
+                    secrets=props.secrets.values(),
+                    kms_key_arn=props.kms_key_arn,
+                    region=props.region,
+                )
+            ),
+        )
+        return role, role_policy
+
+    def _task_role(self, props: ServiceProps):
+        role = aws.iam_role.IamRole(
+            self,
+            "task-role",
+            name=naming.bounded(f"{props.name}-task", IAM_ROLE_NAME_LIMIT),
+            description=f"The application in {props.name}",
+            assume_role_policy=self._ecs_tasks_trust(props),
+        )
+        policies = []
+        if props.exec_enabled:
+            policies.append(
+                aws.iam_role_policy.IamRolePolicy(
+                    self,
+                    "task-role-exec-policy",
+                    name="ecs-exec",
+                    role=role.id,
+                    policy=iam.document(
+                        *exec_statements(
+                            exec_log_group_arn=props.exec_log_group_arn,
+                            kms_key_arn=props.kms_key_arn,
+                            region=props.region,
+                            account_id=props.account_id,
+                        )
+                    ),
+                )
+            )
+        return role, policies

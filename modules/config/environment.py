@@ -1,0 +1,83 @@
+"""An environment file's schema, and the resolved `Environment` and `Platform` the stacks are built from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from modules.config.compute import ClusterConfig
+from modules.config.edge import DomainConfig, EdgeConfig
+from modules.config.network import NetworkConfig
+from modules.config.profiles import DEFAULT_PROFILE, ProfileName
+from modules.config.project import ProjectConfig, default_tags
+from modules.config.services import ServiceConfig
+from modules.config.types import AccountId, Region, RoleArn, Strict
+
+
+class EnvironmentConfig(Strict):
+    """environments/<env>.toml, after its profile's defaults were laid under it."""
+
+    profile: ProfileName = DEFAULT_PROFILE
+    account_id: AccountId | None = None
+    region: Region | None = None
+    assume_role_arn: RoleArn | None = None
+    """Role the provider assumes in the environment's account (separate-account setups)."""
+    network: NetworkConfig
+    compute: Literal["fargate", "ec2"] = "fargate"
+    """fargate: FARGATE / FARGATE_SPOT capacity providers; ec2: an Auto Scaling Group of ECS instances."""
+    cluster: ClusterConfig
+    edge: EdgeConfig
+    domain: DomainConfig | None = None
+    services: list[ServiceConfig] = []
+
+
+@dataclass(frozen=True)
+class Environment:
+    """One environment, resolved against the project: what the stacks are built from."""
+
+    name: str
+    project: ProjectConfig
+    config: EnvironmentConfig
+    source: str  # the file it came from, for messages
+
+    @property
+    def prefix(self) -> str:
+        """`<project>-<env>`: the start of every resource name in this environment."""
+        return f"{self.project.name}-{self.name}"
+
+    @property
+    def log_group_prefix(self) -> str:
+        """`/<project>/<env>`: the start of every CloudWatch log group name in this environment."""
+        return f"/{self.project.name}/{self.name}"
+
+    @property
+    def region(self) -> str:
+        return self.config.region or self.project.region
+
+    @property
+    def account_id(self) -> str:
+        return self.config.account_id or self.project.account_id
+
+    @property
+    def network(self) -> NetworkConfig:
+        return self.config.network
+
+    @property
+    def services(self) -> list[ServiceConfig]:
+        return self.config.services
+
+    @property
+    def tags(self) -> dict[str, str]:
+        return default_tags(self.project, self.name)
+
+
+@dataclass(frozen=True)
+class Platform:
+    """The project and its environments, in name order."""
+
+    project: ProjectConfig
+    environments: tuple[Environment, ...]
+    source: str
+
+    def environment(self, name: str) -> Environment:
+        return next(env for env in self.environments if env.name == name)

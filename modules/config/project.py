@@ -1,0 +1,70 @@
+"""`environments/project.toml`: the project name, state account and region, `[state]`, `[tags]`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, StringConstraints, field_validator
+
+from modules.config.types import AccountId, LockMode, Region, Slug, Strict, TagKey, TagValue
+
+PROJECT_FILE = "project.toml"
+STANDARD_TAGS = ("Project", "Environment", "Owner", "ManagedBy")
+
+
+class StateSettings(Strict):
+    """`[state]` in project.toml: how the bootstrap stack and the environment backends keep state."""
+
+    lock: LockMode = "dynamodb"
+    """dynamodb: DynamoDB lock table; lockfile: S3 native `use_lockfile`; both: the two together."""
+    bootstrap_backend: Literal["local", "s3"] = "local"
+    """local for the first apply; s3 once the bootstrap state has been migrated into its own bucket."""
+    noncurrent_version_days: int = Field(default=90, ge=1, le=3650)
+    """Days a superseded state version is kept before it expires."""
+    access_log_days: int = Field(default=365, ge=1, le=3650)
+    """Days the state bucket's server access logs are kept."""
+
+
+class ProjectConfig(Strict):
+    """environments/project.toml."""
+
+    name: Slug
+    region: Region
+    account_id: AccountId
+    owner: Annotated[str, StringConstraints(min_length=1, max_length=256, pattern=r"^[\w .:/=+@-]+$")] = (
+        "platform"
+    )
+    state: StateSettings = StateSettings()
+    tags: dict[TagKey, TagValue] = {}
+
+    @field_validator("name")
+    @classmethod
+    def _not_internal(cls, name: str) -> str:
+        if name == "internal" or name.startswith("internal-"):
+            raise ValueError(
+                "load balancer names start with the project name and may not start with 'internal-'"
+            )
+        if name.startswith(("aws", "ecs", "fargate")):
+            raise ValueError(
+                "ECS capacity provider names start with the project name and may not start with aws, ecs or fargate"
+            )
+        return name
+
+    @field_validator("tags")
+    @classmethod
+    def _no_standard_tag_override(cls, tags: dict[str, str]) -> dict[str, str]:
+        clashes = sorted(set(tags) & set(STANDARD_TAGS))
+        if clashes:
+            raise ValueError(f"{', '.join(clashes)} is set by the generator; choose another tag key")
+        return tags
+
+
+def default_tags(project: ProjectConfig, stack_name: str) -> dict[str, str]:
+    """Provider default tags of a stack: the four standard tags, then the project's own."""
+    standard = {
+        "Project": project.name,
+        "Environment": stack_name,
+        "Owner": project.owner,
+        "ManagedBy": "terraform",
+    }
+    return {**standard, **dict(sorted(project.tags.items()))}

@@ -1,0 +1,162 @@
+"""`[[services]]` of an environment file, and the rules that hold between services."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, StringConstraints, model_validator
+
+from modules.config.edge import DomainConfig, EdgeConfig
+from modules.config.types import EnvName, HostName, PathPattern, SecretRef, Slug, Strict
+
+# The task sizes Fargate accepts: cpu units -> allowed memory (MiB).
+FARGATE_SIZES: dict[int, tuple[int, ...]] = {
+    256: (512, 1024, 2048),
+    512: tuple(range(1024, 4096 + 1, 1024)),
+    1024: tuple(range(2048, 8192 + 1, 1024)),
+    2048: tuple(range(4096, 16384 + 1, 1024)),
+    4096: tuple(range(8192, 30720 + 1, 1024)),
+    8192: tuple(range(16384, 61440 + 1, 4096)),
+    16384: tuple(range(32768, 122880 + 1, 8192)),
+}
+
+
+class AutoscalingConfig(Strict):
+    """Target tracking on the service; any target may be switched off with 0."""
+
+    cpu_percent: int = Field(default=60, ge=0, le=100)
+    memory_percent: int = Field(default=75, ge=0, le=100)
+    requests_per_target: int = Field(default=0, ge=0, le=1_000_000)
+
+
+class ServiceConfig(Strict):
+    """One `[[services]]` entry."""
+
+    name: Slug
+    image: Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"^\S+$")] | None = None
+    """A full image reference; default: the service's ECR repository at `image_tag`."""
+    image_tag: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")] = "initial"
+    port: int = Field(ge=1, le=65535)
+    protocol: Literal["http", "tcp"] = "http"
+    """tcp: an internal service behind a Network Load Balancer."""
+    cpu: int = 256
+    memory: int = 512
+    desired_count: int = Field(default=1, ge=0, le=1000)
+    min_count: int = Field(default=1, ge=0, le=1000)
+    max_count: int = Field(default=1, ge=0, le=1000)
+    health_check_path: PathPattern = "/health"
+    public: bool = True
+    hosts: list[HostName] = []
+    paths: list[PathPattern] = []
+    priority: int | None = Field(default=None, ge=1, le=50000)
+    """Listener rule priority, unique per load balancer: chosen by you so it never shifts."""
+    environment: dict[EnvName, str] = {}
+    secrets: dict[EnvName, SecretRef] = {}
+    """Env var -> secret: an ARN, `ssm:<parameter name>` or `secretsmanager:<secret name>`."""
+    container_health_check: bool = True
+    """Run `wget` on health_check_path inside the container; switch off for images without wget
+    (distroless, scratch): the load balancer's health check still applies."""
+    readonly_root_filesystem: bool = True
+    user: Annotated[str, StringConstraints(pattern=r"^[0-9]+(:[0-9]+)?$")] | None = None
+    """Run as this uid[:gid] instead of the image's user."""
+    autoscaling: AutoscalingConfig = AutoscalingConfig()
+
+    @model_validator(mode="after")
+    def _shape(self) -> ServiceConfig:
+        allowed = FARGATE_SIZES.get(self.cpu)
+        if allowed is None:
+            raise ValueError(f"cpu {self.cpu} is not a Fargate size: use one of {sorted(FARGATE_SIZES)}")
+        if self.memory not in allowed:
+            raise ValueError(
+                f"memory {self.memory} is not valid with cpu {self.cpu}: Fargate allows "
+                f"{allowed[0]}-{allowed[-1]} in steps of {allowed[1] - allowed[0]}"
+            )
+        if not self.min_count <= self.desired_count <= self.max_count:
+            raise ValueError(
+                f"counts must satisfy min_count <= desired_count <= max_count "
+                f"(got {self.min_count}, {self.desired_count}, {self.max_count})"
+            )
+        if self.protocol == "tcp":
+            if self.public:
+                raise ValueError("protocol tcp is for internal services (public = false) behind an NLB")
+            if self.hosts or self.paths or self.priority is not None:
+                raise ValueError("a tcp service has no hosts, paths or priority")
+        else:
+            if not (self.hosts or self.paths):
+                raise ValueError("an http service needs hosts and/or paths for its listener rule")
+            if self.priority is None:
+                raise ValueError("an http service needs a listener rule priority (1-50000)")
+            if len(self.hosts) + len(self.paths) > 5:
+                raise ValueError("a listener rule takes at most 5 hosts and paths together")
+        return self
+
+    @property
+    def autoscaled(self) -> bool:
+        return self.max_count > self.min_count
+
+    @property
+    def routes(self) -> list[tuple[str, str]]:
+        """(host, path) pairs this service claims on its load balancer; "" matches anything."""
+        return [(h, p) for h in (self.hosts or [""]) for p in (self.paths or [""])]
+
+
+def service_rules(
+    services: list[ServiceConfig], edge: EdgeConfig, domain: DomainConfig | None, production: bool
+) -> list[tuple[str, str]]:
+    """Rules across services: (key path, problem) for each violation."""
+    problems: list[tuple[str, str]] = []
+    seen_names: dict[str, int] = {}
+    claimed: dict[tuple[bool, str, str], str] = {}
+    priorities: dict[tuple[bool, int], str] = {}
+    for index, service in enumerate(services):
+        where = f"services[{index}]"
+        if service.name in seen_names:
+            problems.append(
+                (f"{where}.name", f"'{service.name}' is already services[{seen_names[service.name]}]")
+            )
+        seen_names.setdefault(service.name, index)
+        if service.protocol == "tcp":
+            continue
+        if service.priority is not None:
+            slot = (service.public, service.priority)
+            if slot in priorities:
+                problems.append(
+                    (f"{where}.priority", f"{service.priority} is already used by '{priorities[slot]}'")
+                )
+            priorities.setdefault(slot, service.name)
+        for host, path in service.routes:
+            route = (service.public, host, path)
+            if route in claimed:
+                shown = f"host {host or '*'} path {path or '*'}"
+                problems.append((f"{where}.hosts", f"{shown} is already claimed by '{claimed[route]}'"))
+            claimed.setdefault(route, service.name)
+        if service.public and domain is not None:
+            for host in service.hosts:
+                # The certificate covers the name and one level below it (name, *.name).
+                label = host.removesuffix("." + domain.name)
+                if host != domain.name and (label == host or "." in label or label == "*"):
+                    problems.append(
+                        (
+                            f"{where}.hosts",
+                            f"{host} is not {domain.name} or one label below it (the certificate's names)",
+                        )
+                    )
+    tcp_ports: dict[int, str] = {}
+    for index, service in enumerate(services):
+        if service.protocol == "tcp":
+            if service.port in tcp_ports:
+                problems.append(
+                    (
+                        f"services[{index}].port",
+                        f"{service.port} is already the NLB listener of '{tcp_ports[service.port]}'",
+                    )
+                )
+            tcp_ports.setdefault(service.port, service.name)
+    public = [s for s in services if s.public]
+    if edge.http_only and production:
+        problems.append(("edge.http_only", "plain HTTP is refused by the production profile"))
+    if public and domain is None and not edge.http_only:
+        problems.append(("domain", "public services need [domain] for HTTPS, or edge.http_only = true"))
+    if edge.http_only and domain is not None:
+        problems.append(("edge.http_only", "conflicts with [domain]: with a domain the ALB serves HTTPS"))
+    return problems

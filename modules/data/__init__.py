@@ -1,0 +1,5 @@
+"""Where the platform keeps data; today the one hardened S3 bucket baseline every bucket uses."""
+
+from modules.data.bucket import PrivateBucket, PrivateBucketProps, server_access_log_delivery
+
+__all__ = ["PrivateBucket", "PrivateBucketProps", "server_access_log_delivery"]

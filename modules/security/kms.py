@@ -1,0 +1,83 @@
+"""Per-environment encryption: the customer-managed KMS key that logs (and later data) use."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from modules.cdk import Construct, aws
+from modules.config import Environment
+from modules.core import iam
+from modules.core.naming import partition
+
+
+@dataclass(frozen=True)
+class EnvironmentKeyProps:
+    """What the environment key needs."""
+
+    name: str  # "<project>-<env>"; the alias is alias/<name>
+    log_group_prefix: str  # "/<project>/<env>": every log group of the environment starts with it
+    region: str
+    account_id: str
+    deletion_window_days: int = 30  # the longest window: a scheduled deletion can still be cancelled
+
+    @classmethod
+    def of(cls, env: Environment) -> EnvironmentKeyProps:
+        return cls(
+            name=env.prefix,
+            log_group_prefix=env.log_group_prefix,
+            region=env.region,
+            account_id=env.account_id,
+        )
+
+    @property
+    def log_group_arn_pattern(self) -> str:
+        return (
+            f"arn:{partition(self.region)}:logs:{self.region}:{self.account_id}:"
+            f"log-group:{self.log_group_prefix}/*"
+        )
+
+
+class EnvironmentKey(Construct):
+    """A KMS key with yearly rotation and an alias; CloudWatch Logs may use it for this env's groups.
+
+    Exposes `arn` and `alias_name`.
+    """
+
+    def __init__(self, scope: Construct, id: str, props: EnvironmentKeyProps) -> None:
+        super().__init__(scope, id)
+        part = partition(props.region)
+        key_policy = iam.document(
+            {
+                "Sid": "AccountAdministersKey",
+                "Effect": "Allow",
+                "Principal": iam.account_root(part, props.account_id),
+                "Action": "kms:*",
+                "Resource": "*",
+            },
+            {
+                # Scoped by encryption context so only this environment's log groups can use it.
+                "Sid": "CloudWatchLogsUsesKey",
+                "Effect": "Allow",
+                "Principal": {"Service": f"logs.{props.region}.amazonaws.com"},
+                "Action": [
+                    "kms:Decrypt",
+                    "kms:DescribeKey",
+                    "kms:Encrypt",
+                    "kms:GenerateDataKey*",
+                    "kms:ReEncrypt*",
+                ],
+                "Resource": "*",
+                "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": props.log_group_arn_pattern}},
+            },
+        )
+        key = aws.kms_key.KmsKey(
+            self,
+            "key",
+            description=f"{props.name}: logs and data at rest",
+            enable_key_rotation=True,
+            deletion_window_in_days=props.deletion_window_days,
+            policy=key_policy,
+        )
+        alias = aws.kms_alias.KmsAlias(self, "alias", name=f"alias/{props.name}", target_key_id=key.key_id)
+        self.arn: str = key.arn
+        self.alias_name: str = alias.name

@@ -1,0 +1,49 @@
+"""The AWS provider and the S3 backend, configured the same way for every stack."""
+
+from __future__ import annotations
+
+from modules.cdk import Construct, S3Backend, aws, override
+from modules.config import ProjectConfig
+from modules.core import naming
+
+
+def aws_provider(
+    stack: Construct,
+    *,
+    region: str,
+    account_id: str,
+    tags: dict[str, str],
+    assume_role_arn: str | None = None,
+    session_name: str | None = None,
+) -> None:
+    """The one AWS provider of a stack: pinned region, account guard, default tags, optional role."""
+    aws.provider.AwsProvider(
+        stack,
+        "aws",
+        region=region,
+        # A plan against the wrong account's credentials fails before it reads anything.
+        allowed_account_ids=[account_id],
+        default_tags=[aws.provider.AwsProviderDefaultTags(tags=tags)],
+        assume_role=(
+            [aws.provider.AwsProviderAssumeRole(role_arn=assume_role_arn, session_name=session_name)]
+            if assume_role_arn
+            else None
+        ),
+    )
+
+
+def s3_backend(stack: Construct, project: ProjectConfig, stack_name: str) -> None:
+    """Remote state in the bootstrap bucket, found by name, encrypted with the state key."""
+    lock = project.state.lock
+    S3Backend(
+        stack,
+        bucket=naming.state_bucket(project),
+        key=naming.state_object_key(stack_name),
+        region=project.region,
+        encrypt=True,
+        kms_key_id=naming.state_key_alias_arn(project),
+        dynamodb_table=naming.lock_table(project) if lock in ("dynamodb", "both") else None,
+    )
+    if lock in ("lockfile", "both"):
+        # cdktf 0.21's S3Backend has no use_lockfile (added in Terraform 1.10).
+        override(stack, "terraform.backend.s3.use_lockfile", True)

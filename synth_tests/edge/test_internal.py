@@ -1,0 +1,95 @@
+"""modules/edge/internal.py: the internal ALB for HTTP services and the NLB for TCP services."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import only, resources
+from test_public import (
+    CACHE,
+    DOCS,
+    FIXED_404,
+    HTTP_ONLY,
+    ORDERS,
+    bucket_policy,
+    internal_json,
+    output,
+    ref,
+)
+
+
+def test_internal_alb_serves_internal_http_services_on_port_80(tmp_path: Path) -> None:
+    stack, internal = internal_json(tmp_path, HTTP_ONLY + ORDERS)
+    lb = only(stack, "aws_lb")
+    assert (lb["load_balancer_type"], lb["internal"], lb["name"]) == (
+        "application",
+        True,
+        "acme-dev-internal",
+    )
+    assert lb["subnets"] == ["subnet-p", "subnet-q"] and lb["security_groups"] == ["sg-ialb"]
+    assert lb["drop_invalid_header_fields"] is True
+    assert lb["access_logs"] == {"bucket": "shared-logs", "enabled": True, "prefix": "internal-alb"}
+    listener = only(stack, "aws_lb_listener")
+    assert (listener["port"], listener["protocol"], listener["default_action"]) == (80, "HTTP", [FIXED_404])
+    rule = only(stack, "aws_lb_listener_rule")
+    assert rule["priority"] == 5 and rule["condition"] == [{"path_pattern": {"values": ["/*"]}}]
+    group = only(stack, "aws_lb_target_group")
+    assert (group["target_type"], group["protocol"], group["port"]) == ("ip", "HTTP", 8081)
+    assert "aws_s3_bucket" not in stack["resource"]
+    for attribute in ("arn", "arn_suffix", "dns_name"):
+        assert output(stack, f"alb_{attribute}") == ref(stack, "aws_lb", "internal_alb", attribute)
+    assert output(stack, "alb_listener_arn") == ref(stack, "aws_lb_listener", "internal_alb-http", "arn")
+    assert output(stack, "tg-orders") == ref(stack, "aws_lb_target_group", "internal_orders", "arn")
+    assert output(stack, "access_log_bucket") == "shared-logs"
+    assert internal.nlb_dns_name is None and internal.nlb_arn is None and internal.nlb_arn_suffix is None
+
+
+def test_internal_alb_makes_its_own_log_bucket_when_given_none(tmp_path: Path) -> None:
+    stack, internal = internal_json(tmp_path, HTTP_ONLY + ORDERS, access_log_bucket=None)
+    assert only(stack, "aws_s3_bucket")["bucket"] == "acme-dev-internal-alb-logs-111111111111-eu-west-1"
+    (delivery,) = [s for s in bucket_policy(stack)["Statement"] if s["Sid"] == "ElbAccessLogDelivery"]
+    assert delivery["Resource"] == [
+        "arn:aws:s3:::acme-dev-internal-alb-logs-111111111111-eu-west-1/internal-alb/AWSLogs/111111111111/*"
+    ]
+    policy_key = next(iter(resources(stack, "aws_s3_bucket_policy")))
+    lb = only(stack, "aws_lb")
+    assert lb["depends_on"] == [f"aws_s3_bucket_policy.{policy_key}"]
+    assert lb["access_logs"]["bucket"] == f"${{aws_s3_bucket_policy.{policy_key}.bucket}}"
+    assert output(stack, "access_log_bucket") == lb["access_logs"]["bucket"]
+
+
+def test_internal_nlb_has_a_tcp_listener_per_service_port(tmp_path: Path) -> None:
+    stack, internal = internal_json(tmp_path, HTTP_ONLY + CACHE)
+    lb = only(stack, "aws_lb")
+    assert (lb["load_balancer_type"], lb["internal"], lb["name"]) == ("network", True, "acme-dev-nlb")
+    assert lb["security_groups"] == ["sg-nlb"]
+    assert lb["enable_cross_zone_load_balancing"] is True
+    group = only(stack, "aws_lb_target_group")
+    assert (group["target_type"], group["protocol"], group["port"]) == ("ip", "TCP", 6379)
+    assert group["preserve_client_ip"] == "false"
+    assert group["health_check"]["protocol"] == "TCP" and "path" not in group["health_check"]
+    listener = only(stack, "aws_lb_listener")
+    assert (listener["port"], listener["protocol"]) == (6379, "TCP")
+    assert listener["default_action"] == [
+        {"type": "forward", "target_group_arn": ref(stack, "aws_lb_target_group", "internal_cache", "arn")}
+    ]
+    assert "aws_lb_listener_rule" not in stack["resource"]
+    for attribute in ("arn", "arn_suffix", "dns_name"):
+        assert output(stack, f"nlb_{attribute}") == ref(stack, "aws_lb", "internal_nlb", attribute)
+    assert output(stack, "tg-suffix-cache") == ref(
+        stack, "aws_lb_target_group", "internal_cache", "arn_suffix"
+    )
+    assert internal.alb_arn is None and internal.alb_listener_arn is None
+    assert set(internal.listener_rules) == {"cache"}
+
+
+def test_internal_has_both_or_neither(tmp_path: Path) -> None:
+    stack, internal = internal_json(tmp_path / "both", HTTP_ONLY + ORDERS + CACHE)
+    assert {lb["load_balancer_type"] for lb in resources(stack, "aws_lb").values()} == {
+        "application",
+        "network",
+    }
+    assert set(internal.target_group_arns) == {"orders", "cache"}
+    stack, internal = internal_json(tmp_path / "none", HTTP_ONLY + DOCS)
+    assert "resource" not in stack or not resources(stack, "aws_lb")
+    assert internal.target_group_arns == {} and internal.alb_arn is None and internal.nlb_arn is None

@@ -1,0 +1,376 @@
+"""The policy tier's logic: find and run checkov, read its JSON report, apply the suppression file.
+
+checkov runs from its own virtualenv (its pins clash with ours), so it is a subprocess here, and
+nothing in this module imports checkov. The checks that matter are the ones checkov itself does not
+make: it exits 0 when it cannot parse a file, it names some resources `resource.<name>` without
+their type in `terraform_json` mode, and it knows nothing of our suppression file. `evaluate` turns
+one report into a list of problems, each a readable line naming the stack, check and address.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import os
+import re
+import shutil
+import subprocess
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+SUPPRESSIONS_FILE = Path(__file__).resolve().parent / "checkov_suppressions.toml"
+MAKEFILE = ROOT / "Makefile"
+CHECKOV_TIMEOUT_SECONDS = 120
+
+_CHECK_ID = re.compile(r"^CKV2?_[A-Z0-9]+_\d+$")
+# `<resource type>.<name glob>`: the type is literal, so an entry can never match across types.
+_RESOURCE_PATTERN = re.compile(r"^(?P<type>[a-z][a-z0-9_]*)\.(?P<name>\S+)$")
+_STACK_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+_ENTRY_KEYS = frozenset({"check", "resource", "stacks", "justification"})
+MIN_JUSTIFICATION_CHARS = 20
+
+
+class SuppressionFileError(ValueError):
+    """The suppression file is malformed; the message lists every problem, one per line."""
+
+
+class CheckovNotFound(RuntimeError):
+    """Neither $CHECKOV nor the repository's .venv-checkov provides a checkov binary."""
+
+
+@dataclass(frozen=True)
+class Suppression:
+    """One `[[suppress]]` entry: `check` failing on `resource` in each of `stacks` is accepted."""
+
+    check: str
+    resource: str  # `<type>.<name glob>`, matched against normalized addresses
+    stacks: tuple[str, ...]
+    justification: str
+    index: int  # position in the file, for messages
+
+    def matches(self, finding: Finding) -> bool:
+        return (
+            finding.check_id == self.check
+            and finding.stack in self.stacks
+            and fnmatch.fnmatchcase(finding.address, self.resource)
+        )
+
+    def label(self) -> str:
+        return f"suppress[{self.index}] ({self.check} on {self.resource})"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One failed check, located by stack and normalized Terraform address."""
+
+    stack: str
+    check_id: str
+    address: str
+    check_name: str
+
+    def describe(self) -> str:
+        return f"{self.stack}: {self.check_id} {self.address}: {self.check_name}"
+
+
+@dataclass
+class PolicyResult:
+    """What `evaluate` found, by kind; every list holds readable one-line messages."""
+
+    passed_per_stack: dict[str, int] = field(default_factory=dict)
+    failed_per_stack: dict[str, int] = field(default_factory=dict)
+    suppressed: list[str] = field(default_factory=list)
+    parse_problems: list[str] = field(default_factory=list)
+    unsuppressed: list[str] = field(default_factory=list)
+    stale: list[str] = field(default_factory=list)
+    ambiguous: list[str] = field(default_factory=list)
+
+    @property
+    def problems(self) -> list[str]:
+        return [*self.parse_problems, *self.unsuppressed, *self.stale, *self.ambiguous]
+
+    def format(self, *kinds: str) -> str:
+        """The problems of the given kinds (attribute names; all kinds by default), by section."""
+        sections = {
+            "parse_problems": "checkov did not really scan every stack",
+            "unsuppressed": (
+                "failed checks not covered by synth_tests/verification/checkov_suppressions.toml "
+                "(fix the generator, or add an entry with a justification)"
+            ),
+            "stale": "stale suppression entries (they no longer match a finding: delete them)",
+            "ambiguous": "findings matched by more than one suppression entry",
+        }
+        lines: list[str] = []
+        for kind in kinds or tuple(sections):
+            items = getattr(self, kind)
+            if items:
+                lines.append(f"{sections[kind]}:")
+                lines.extend(f"  {item}" for item in items)
+        return "\n".join(lines)
+
+
+# --- suppression file -------------------------------------------------------------------------
+
+
+def parse_suppressions(
+    data: Mapping[str, Any], source: str = "checkov_suppressions.toml"
+) -> list[Suppression]:
+    """Validate the parsed TOML; raise SuppressionFileError listing every problem at once."""
+    errors: list[str] = []
+    unknown_top = sorted(set(data) - {"suppress"})
+    if unknown_top:
+        errors.append(f"{source}: {', '.join(unknown_top)}: unknown key (entries go in [[suppress]])")
+    entries = data.get("suppress", [])
+    if not isinstance(entries, list):
+        raise SuppressionFileError(f"{source}: suppress: must be an array of tables ([[suppress]])")
+
+    result: list[Suppression] = []
+    for index, entry in enumerate(entries):
+        where = f"{source}: suppress[{index}]"
+        if not isinstance(entry, dict):
+            errors.append(f"{where}: must be a table")
+            continue
+        for key in sorted(set(entry) - _ENTRY_KEYS):
+            errors.append(f"{where}.{key}: unknown key")
+        for key in sorted(_ENTRY_KEYS - set(entry)):
+            errors.append(f"{where}.{key}: missing")
+
+        check = entry.get("check")
+        if "check" in entry and not (isinstance(check, str) and _CHECK_ID.match(check)):
+            errors.append(f"{where}.check: {check!r} is not a checkov check ID like CKV_AWS_144")
+
+        resource = entry.get("resource")
+        if "resource" in entry:
+            match = _RESOURCE_PATTERN.match(resource) if isinstance(resource, str) else None
+            if match is None:
+                errors.append(
+                    f"{where}.resource: {resource!r} must be '<resource type>.<name glob>', "
+                    "e.g. 'aws_s3_bucket.state_state-bucket_*'"
+                )
+
+        stacks = entry.get("stacks")
+        if "stacks" in entry:
+            valid = (
+                isinstance(stacks, list)
+                and stacks
+                and all(isinstance(s, str) and _STACK_NAME.match(s) for s in stacks)
+                and len(set(stacks)) == len(stacks)
+            )
+            if not valid:
+                errors.append(f"{where}.stacks: must be a non-empty list of distinct stack names")
+
+        justification = entry.get("justification")
+        if "justification" in entry:
+            text = justification.strip() if isinstance(justification, str) else ""
+            if not text:
+                errors.append(f"{where}.justification: must not be empty")
+            elif len(text) < MIN_JUSTIFICATION_CHARS:
+                errors.append(
+                    f"{where}.justification: {text!r} is too short to justify anything "
+                    f"(at least {MIN_JUSTIFICATION_CHARS} characters: say why the finding does not apply)"
+                )
+
+        if not any(e.startswith(where) for e in errors):
+            result.append(
+                Suppression(
+                    check=check,
+                    resource=resource,
+                    stacks=tuple(stacks),
+                    justification=" ".join(justification.split()),
+                    index=index,
+                )
+            )
+    if errors:
+        raise SuppressionFileError("\n".join(errors))
+    return result
+
+
+def load_suppressions(path: Path = SUPPRESSIONS_FILE) -> list[Suppression]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise SuppressionFileError(f"{path.name}: {exc}") from exc
+    return parse_suppressions(data, path.name)
+
+
+# --- running checkov --------------------------------------------------------------------------
+
+
+def pinned_checkov_version(makefile: Path = MAKEFILE) -> str:
+    """The `CHECKOV_VERSION` the Makefile installs: the suppression file is written against it."""
+    match = re.search(
+        r"^CHECKOV_VERSION\s*:?=\s*(\S+)\s*$", makefile.read_text(encoding="utf-8"), re.MULTILINE
+    )
+    if match is None:
+        raise AssertionError(f"{makefile}: no 'CHECKOV_VERSION := X' line")
+    return match.group(1)
+
+
+def find_checkov(environ: Mapping[str, str] = os.environ, root: Path = ROOT) -> Path:
+    """$CHECKOV (set by `make test` / `make policy`), else <repo>/.venv-checkov/bin/checkov."""
+    hint = (
+        "run `make policy` (it creates .venv-checkov with the pinned checkov and sets $CHECKOV), "
+        "or set CHECKOV=/path/to/bin/checkov"
+    )
+    configured = environ.get("CHECKOV", "").strip()
+    if configured:
+        found = shutil.which(configured)
+        if found is None:
+            raise CheckovNotFound(f"CHECKOV={configured!r} is not an executable; {hint}")
+        return Path(found)
+    fallback = root / ".venv-checkov" / "bin" / "checkov"
+    if fallback.is_file() and os.access(fallback, os.X_OK):
+        return fallback
+    raise CheckovNotFound(f"checkov not found: $CHECKOV is unset and {fallback} does not exist; {hint}")
+
+
+def stack_files(out_dir: Path) -> dict[str, Path]:
+    """`{stack name: .../stacks/<stack>/cdk.tf.json}` for every stack in a synth output directory."""
+    return {p.parent.name: p for p in sorted((out_dir / "stacks").glob("*/cdk.tf.json"))}
+
+
+def run_checkov(checkov: Path, files: Mapping[str, Path], timeout: int = CHECKOV_TIMEOUT_SECONDS) -> Any:
+    """One checkov run over every stack file; returns its parsed JSON report."""
+    if not files:
+        raise AssertionError("no stacks to scan")
+    cwd = next(iter(files.values())).parent.parent
+    command = [
+        str(checkov),
+        "--framework",
+        "terraform_json",
+        "--output",
+        "json",
+        # Offline and reproducible: no guideline download from Prisma Cloud, no module fetches.
+        "--skip-download",
+        "--download-external-modules",
+        "false",
+        "--file",
+        *(str(p) for p in files.values()),
+    ]
+    # cwd is the scratch output dir, so no stray .checkov.yaml from the repository applies.
+    proc = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False)
+    # 0: no failed checks, 1: failed checks; anything else is checkov itself failing.
+    if proc.returncode not in (0, 1):
+        raise AssertionError(
+            f"checkov exited {proc.returncode}\n$ {' '.join(command)}\n{proc.stderr[-4000:]}"
+        )
+    try:
+        return json.loads(proc.stdout)
+    except json.JSONDecodeError as exc:
+        raise AssertionError(
+            f"checkov output is not JSON ({exc})\nstdout: {proc.stdout[:2000]}\nstderr: {proc.stderr[-2000:]}"
+        ) from exc
+
+
+# --- reading the report -----------------------------------------------------------------------
+
+
+def _terraform_json_reports(report: Any) -> list[dict[str, Any]]:
+    """checkov prints one object per framework, a list when several ran, a bare summary when none did."""
+    reports = report if isinstance(report, list) else [report]
+    return [r for r in reports if isinstance(r, dict) and r.get("check_type") == "terraform_json"]
+
+
+def _resource_index(path: Path) -> dict[str, list[str]]:
+    """`{logical name: [resource types]}` of one cdk.tf.json, to restore the type checkov drops."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return {}
+    index: dict[str, list[str]] = {}
+    resources = doc.get("resource", {}) if isinstance(doc, dict) else {}
+    for rtype, named in resources.items() if isinstance(resources, dict) else ():
+        for name in named if isinstance(named, dict) else ():
+            index.setdefault(name, []).append(rtype)
+    return index
+
+
+def _normalize_address(raw: str, index: Mapping[str, list[str]]) -> str:
+    """checkov's `terraform_json` runner names resources `resource.<name>` for its Python checks
+    and `<type>.<name>` for its graph checks; give both the real Terraform address."""
+    prefix, _, name = raw.partition(".")
+    if prefix == "resource" and len(index.get(name, [])) == 1:
+        return f"{index[name][0]}.{name}"
+    return raw
+
+
+def evaluate(report: Any, files: Mapping[str, Path], suppressions: Sequence[Suppression]) -> PolicyResult:
+    """Judge one checkov report of `files` against the suppression entries."""
+    result = PolicyResult()
+    by_path = {str(p.resolve()): stack for stack, p in files.items()}
+    indexes = {stack: _resource_index(p) for stack, p in files.items()}
+    result.passed_per_stack = dict.fromkeys(files, 0)
+    result.failed_per_stack = dict.fromkeys(files, 0)
+
+    def stack_of(check: Mapping[str, Any]) -> str | None:
+        path = check.get("file_abs_path")
+        return by_path.get(str(Path(path).resolve())) if isinstance(path, str) else None
+
+    reports = _terraform_json_reports(report)
+    if not reports:
+        result.parse_problems.append("checkov produced no terraform_json report (did it read any file?)")
+
+    findings: list[Finding] = []
+    for rep in reports:
+        summary = rep.get("summary", {})
+        results = rep.get("results", {})
+        errors = int(summary.get("parsing_errors", 0) or 0)
+        if errors:
+            paths = results.get("parsing_errors", [])
+            names = [by_path.get(str(Path(p).resolve()), p) for p in paths] or ["(unnamed)"]
+            result.parse_problems.append(f"checkov could not parse {errors} file(s): {', '.join(names)}")
+        for check in results.get("passed_checks", []):
+            stack = stack_of(check)
+            if stack is None:
+                result.parse_problems.append(
+                    f"passed check in an unexpected file: {check.get('file_abs_path')}"
+                )
+            else:
+                result.passed_per_stack[stack] += 1
+        for check in results.get("failed_checks", []):
+            stack = stack_of(check)
+            if stack is None:
+                result.parse_problems.append(
+                    f"failed check {check.get('check_id')} in an unexpected file: {check.get('file_abs_path')}"
+                )
+                continue
+            result.failed_per_stack[stack] += 1
+            findings.append(
+                Finding(
+                    stack=stack,
+                    check_id=str(check.get("check_id")),
+                    address=_normalize_address(str(check.get("resource")), indexes[stack]),
+                    check_name=str(check.get("check_name", "")),
+                )
+            )
+
+    for stack, passed in sorted(result.passed_per_stack.items()):
+        if passed == 0:
+            result.parse_problems.append(
+                f"{stack}: zero passed checks on {files[stack]} "
+                "(checkov exits 0 when it cannot read a file, so this is treated as a failure)"
+            )
+
+    used: set[tuple[int, str]] = set()
+    for finding in sorted(findings, key=lambda f: (f.stack, f.check_id, f.address)):
+        matching = [s for s in suppressions if s.matches(finding)]
+        if not matching:
+            result.unsuppressed.append(finding.describe())
+            continue
+        if len(matching) > 1:
+            labels = ", ".join(s.label() for s in matching)
+            result.ambiguous.append(f"{finding.describe()}: {labels}")
+        for s in matching:
+            used.add((s.index, finding.stack))
+        result.suppressed.append(f"{finding.describe()} [suppress[{matching[0].index}]]")
+
+    for s in suppressions:
+        for stack in s.stacks:
+            if (s.index, stack) in used:
+                continue
+            reason = "no finding matches it" if stack in files else "that stack was not scanned"
+            result.stale.append(f"{s.label()} for stack {stack}: {reason}")
+    return result

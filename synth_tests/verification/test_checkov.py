@@ -1,0 +1,313 @@
+"""Policy tier: checkov on every synthesized stack, judged against checkov_suppressions.toml.
+
+The `policy`-marked tests run the real checkov (from .venv-checkov, see the Makefile). The unmarked
+tests prove the harness itself on hand-written checkov reports, so a harness that silently passes
+everything is caught in the quick tier.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from checkov_harness import (
+    ROOT,
+    SUPPRESSIONS_FILE,
+    CheckovNotFound,
+    PolicyResult,
+    Suppression,
+    SuppressionFileError,
+    evaluate,
+    find_checkov,
+    load_suppressions,
+    parse_suppressions,
+    pinned_checkov_version,
+    run_checkov,
+    stack_files,
+)
+
+EXPECTED_STACKS = {"bootstrap", "dev", "stg", "prod"}
+
+
+# --- the real scan ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def checkov_scan(fresh_synth: Path) -> tuple[dict[str, Any] | list[Any], dict[str, Path]]:
+    """One checkov run over every stack of the fresh synth: (report, {stack: file})."""
+    try:
+        checkov = find_checkov()
+    except CheckovNotFound as exc:
+        missing = str(exc)
+    else:
+        missing = ""
+    if missing:  # a failure, not a skip: `make test` promises the policy tier ran
+        pytest.fail(missing, pytrace=False)
+    files = stack_files(fresh_synth)
+    assert set(files) >= EXPECTED_STACKS, f"synth produced stacks {sorted(files)}"
+    started = time.monotonic()
+    report = run_checkov(checkov, files)
+    print(f"checkov scanned {len(files)} stacks in {time.monotonic() - started:.1f}s")
+    return report, files
+
+
+@pytest.fixture(scope="module")
+def policy_result(checkov_scan: tuple[Any, dict[str, Path]]) -> PolicyResult:
+    report, files = checkov_scan
+    return evaluate(report, files, load_suppressions())
+
+
+def _fail_on(result: PolicyResult, *kinds: str) -> None:
+    """Fail with the readable list only (the PolicyResult repr would bury it)."""
+    message = result.format(*kinds)
+    if message:
+        pytest.fail(message, pytrace=False)
+
+
+@pytest.mark.policy
+def test_checkov_is_the_pinned_version(checkov_scan: tuple[Any, dict[str, Path]]) -> None:
+    report, _ = checkov_scan
+    reports = report if isinstance(report, list) else [report]
+    versions = {r.get("summary", {}).get("checkov_version") for r in reports}
+    assert versions == {pinned_checkov_version()}, (
+        f"checkov {versions} ran, the suppression file is written against {pinned_checkov_version()}"
+    )
+
+
+@pytest.mark.policy
+def test_checkov_parsed_and_checked_every_stack(policy_result: PolicyResult) -> None:
+    _fail_on(policy_result, "parse_problems")
+
+
+@pytest.mark.policy
+def test_every_failed_check_is_suppressed_with_a_reason(policy_result: PolicyResult) -> None:
+    _fail_on(policy_result, "unsuppressed", "ambiguous")
+
+
+@pytest.mark.policy
+def test_no_suppression_is_stale(policy_result: PolicyResult) -> None:
+    _fail_on(policy_result, "stale")
+
+
+# --- the harness on fake reports (no checkov needed) ------------------------------------------
+
+
+def _stack(tmp_path: Path, name: str) -> Path:
+    """A tiny cdk.tf.json with one bucket and one log group."""
+    path = tmp_path / "stacks" / name / "cdk.tf.json"
+    path.parent.mkdir(parents=True)
+    doc = {
+        "resource": {
+            "aws_s3_bucket": {"state_bucket_ABC123": {"bucket": "b"}},
+            "aws_cloudwatch_log_group": {"flow-logs_DEF456": {"retention_in_days": 30}},
+        }
+    }
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    return path
+
+
+def _check(check_id: str, resource: str, path: Path, name: str = "a check") -> dict[str, Any]:
+    return {"check_id": check_id, "check_name": name, "resource": resource, "file_abs_path": str(path)}
+
+
+def _report(
+    passed: list[dict[str, Any]], failed: list[dict[str, Any]], parsing_errors: Sequence[str] = ()
+) -> dict[str, Any]:
+    return {
+        "check_type": "terraform_json",
+        "results": {
+            "passed_checks": passed,
+            "failed_checks": failed,
+            "skipped_checks": [],
+            "parsing_errors": list(parsing_errors),
+        },
+        "summary": {
+            "passed": len(passed),
+            "failed": len(failed),
+            "skipped": 0,
+            "parsing_errors": len(parsing_errors),
+            "resource_count": 0,
+            "checkov_version": "3.3.30",
+        },
+    }
+
+
+def _suppress(check: str, resource: str, stacks: list[str], index: int = 0) -> Suppression:
+    return Suppression(check, resource, tuple(stacks), "a reason long enough to be read", index)
+
+
+@pytest.fixture
+def two_stacks(tmp_path: Path) -> dict[str, Path]:
+    return {"bootstrap": _stack(tmp_path, "bootstrap"), "dev": _stack(tmp_path, "dev")}
+
+
+def _clean_passes(files: dict[str, Path]) -> list[dict[str, Any]]:
+    return [_check("CKV_AWS_41", "provider.aws", p) for p in files.values()]
+
+
+def test_a_clean_report_has_no_problems(two_stacks: dict[str, Path]) -> None:
+    failed = [_check("CKV_AWS_144", "aws_s3_bucket.state_bucket_ABC123", two_stacks["bootstrap"])]
+    result = evaluate(
+        _report(_clean_passes(two_stacks), failed),
+        two_stacks,
+        [_suppress("CKV_AWS_144", "aws_s3_bucket.state_bucket_*", ["bootstrap"])],
+    )
+    assert result.problems == []
+    assert result.passed_per_stack == {"bootstrap": 1, "dev": 1}
+    assert len(result.suppressed) == 1
+
+
+def test_parsing_errors_are_detected(two_stacks: dict[str, Path]) -> None:
+    report = _report(_clean_passes(two_stacks), [], parsing_errors=[str(two_stacks["dev"])])
+    result = evaluate(report, two_stacks, [])
+    assert result.parse_problems == ["checkov could not parse 1 file(s): dev"]
+
+
+def test_zero_passed_checks_for_a_stack_is_detected(two_stacks: dict[str, Path]) -> None:
+    passed = [_check("CKV_AWS_41", "provider.aws", two_stacks["bootstrap"])]
+    result = evaluate(_report(passed, []), two_stacks, [])
+    assert len(result.parse_problems) == 1
+    assert result.parse_problems[0].startswith("dev: zero passed checks")
+
+
+def test_an_empty_run_is_detected(two_stacks: dict[str, Path]) -> None:
+    # What checkov prints when it found nothing to scan: a bare summary, exit status 0.
+    bare = {"passed": 0, "failed": 0, "skipped": 0, "parsing_errors": 0, "resource_count": 0}
+    result = evaluate(bare, two_stacks, [])
+    assert "checkov produced no terraform_json report" in result.format()
+    assert sum("zero passed checks" in p for p in result.parse_problems) == 2
+
+
+def test_unsuppressed_failures_are_reported_with_stack_check_and_address(two_stacks: dict[str, Path]) -> None:
+    # checkov's Python checks name resources `resource.<name>`; the harness restores the type.
+    failed = [
+        _check("CKV_AWS_338", "resource.flow-logs_DEF456", two_stacks["dev"], "retention of a year"),
+        _check("CKV_AWS_144", "aws_s3_bucket.state_bucket_ABC123", two_stacks["dev"], "replication"),
+    ]
+    suppressions = [_suppress("CKV_AWS_144", "aws_s3_bucket.state_bucket_*", ["bootstrap", "dev"])]
+    result = evaluate(_report(_clean_passes(two_stacks), failed), two_stacks, suppressions)
+    assert result.unsuppressed == [
+        "dev: CKV_AWS_338 aws_cloudwatch_log_group.flow-logs_DEF456: retention of a year"
+    ]
+
+
+def test_a_suppression_for_another_stack_or_type_does_not_apply(two_stacks: dict[str, Path]) -> None:
+    failed = [_check("CKV_AWS_144", "aws_s3_bucket.state_bucket_ABC123", two_stacks["dev"])]
+    suppressions = [
+        _suppress("CKV_AWS_144", "aws_s3_bucket.state_bucket_*", ["bootstrap"], index=0),
+        _suppress("CKV_AWS_144", "aws_s3_bucket_policy.state_bucket_*", ["dev"], index=1),
+    ]
+    result = evaluate(_report(_clean_passes(two_stacks), failed), two_stacks, suppressions)
+    assert len(result.unsuppressed) == 1
+    assert len(result.stale) == 2
+
+
+def test_stale_suppressions_are_detected_per_stack(two_stacks: dict[str, Path]) -> None:
+    failed = [_check("CKV_AWS_144", "aws_s3_bucket.state_bucket_ABC123", two_stacks["bootstrap"])]
+    suppressions = [
+        _suppress("CKV_AWS_144", "aws_s3_bucket.state_bucket_*", ["bootstrap", "dev"], index=0),
+        _suppress("CKV_AWS_18", "aws_s3_bucket.state_bucket_*", ["bootstrap"], index=1),
+        _suppress("CKV_AWS_18", "aws_s3_bucket.state_bucket_*", ["qa"], index=2),
+    ]
+    result = evaluate(_report(_clean_passes(two_stacks), failed), two_stacks, suppressions)
+    assert result.unsuppressed == []
+    assert result.stale == [
+        "suppress[0] (CKV_AWS_144 on aws_s3_bucket.state_bucket_*) for stack dev: no finding matches it",
+        "suppress[1] (CKV_AWS_18 on aws_s3_bucket.state_bucket_*) for stack bootstrap: no finding matches it",
+        "suppress[2] (CKV_AWS_18 on aws_s3_bucket.state_bucket_*) for stack qa: that stack was not scanned",
+    ]
+
+
+def test_a_finding_matched_twice_is_reported(two_stacks: dict[str, Path]) -> None:
+    failed = [_check("CKV_AWS_144", "aws_s3_bucket.state_bucket_ABC123", two_stacks["bootstrap"])]
+    suppressions = [
+        _suppress("CKV_AWS_144", "aws_s3_bucket.state_bucket_*", ["bootstrap"], index=0),
+        _suppress("CKV_AWS_144", "aws_s3_bucket.*", ["bootstrap"], index=1),
+    ]
+    result = evaluate(_report(_clean_passes(two_stacks), failed), two_stacks, suppressions)
+    assert len(result.ambiguous) == 1 and result.stale == []
+
+
+def test_failure_messages_name_every_kind(two_stacks: dict[str, Path]) -> None:
+    failed = [_check("CKV_AWS_18", "aws_s3_bucket.state_bucket_ABC123", two_stacks["dev"])]
+    report = _report([], failed, parsing_errors=[str(two_stacks["bootstrap"])])
+    result = evaluate(report, two_stacks, [_suppress("CKV_AWS_1", "aws_s3_bucket.x", ["dev"])])
+    text = result.format()
+    for expected in (
+        "could not parse 1 file(s): bootstrap",
+        "dev: zero passed checks",
+        "dev: CKV_AWS_18 aws_s3_bucket.state_bucket_ABC123",
+        "suppress[0] (CKV_AWS_1 on aws_s3_bucket.x) for stack dev",
+    ):
+        assert expected in text
+
+
+# --- the suppression file loader ---------------------------------------------------------------
+
+
+def _entry(**overrides: Any) -> dict[str, Any]:
+    entry = {
+        "check": "CKV_AWS_144",
+        "resource": "aws_s3_bucket.state_*",
+        "stacks": ["bootstrap"],
+        "justification": "replication is a per-organisation DR decision",
+    }
+    entry.update(overrides)
+    return {k: v for k, v in entry.items() if v is not None}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"justification": None}, "suppress[0].justification: missing"),
+        ({"justification": "   "}, "suppress[0].justification: must not be empty"),
+        ({"justification": "n/a"}, "suppress[0].justification: 'n/a' is too short"),
+        ({"check": "S3-REPLICATION"}, "suppress[0].check: 'S3-REPLICATION' is not a checkov check ID"),
+        ({"resource": "*"}, "suppress[0].resource: '*' must be '<resource type>.<name glob>'"),
+        ({"resource": "aws_*.state"}, "suppress[0].resource: 'aws_*.state' must be"),
+        ({"stacks": []}, "suppress[0].stacks: must be a non-empty list"),
+        ({"stacks": None}, "suppress[0].stacks: missing"),
+        ({"reason": "typo of justification"}, "suppress[0].reason: unknown key"),
+    ],
+)
+def test_the_loader_rejects_bad_entries(overrides: dict[str, Any], message: str) -> None:
+    with pytest.raises(SuppressionFileError, match=re.escape(message)):
+        parse_suppressions({"suppress": [_entry(**overrides)]})
+
+
+def test_the_loader_reports_every_problem_at_once() -> None:
+    bad = {"suppres": [], "suppress": [_entry(justification=""), _entry(), _entry(check="x")]}
+    with pytest.raises(SuppressionFileError) as info:
+        parse_suppressions(bad)
+    lines = str(info.value).splitlines()
+    assert len(lines) == 3
+    assert "suppress[0].justification" in lines[1] and "suppress[2].check" in lines[2]
+
+
+def test_the_committed_suppression_file_is_valid_and_names_real_stacks() -> None:
+    entries = load_suppressions(SUPPRESSIONS_FILE)
+    environments = {p.stem for p in (ROOT / "environments").glob("*.toml")} - {"project"}
+    known = environments | {"bootstrap"}
+    for entry in entries:
+        assert set(entry.stacks) <= known, f"{entry.label()}: unknown stacks {set(entry.stacks) - known}"
+
+
+def test_checkov_lookup_fails_clearly_without_a_binary(tmp_path: Path) -> None:
+    with pytest.raises(CheckovNotFound, match=r"\$CHECKOV is unset and .*\.venv-checkov/bin/checkov"):
+        find_checkov(environ={}, root=tmp_path)
+    with pytest.raises(CheckovNotFound, match=r"CHECKOV='/nowhere/checkov' is not an executable"):
+        find_checkov(environ={"CHECKOV": "/nowhere/checkov"}, root=tmp_path)
+    fallback = tmp_path / ".venv-checkov" / "bin" / "checkov"
+    fallback.parent.mkdir(parents=True)
+    fallback.write_text("#!/bin/sh\n", encoding="utf-8")
+    fallback.chmod(0o755)
+    assert find_checkov(environ={}, root=tmp_path) == fallback
+
+
+def test_the_makefile_pin_is_readable() -> None:
+    assert re.fullmatch(r"\d+\.\d+\.\d+", pinned_checkov_version())
