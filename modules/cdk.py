@@ -25,15 +25,17 @@ from typing import Any
 # The machines run Node.js 20; jsii prints a large end-of-life banner on every start otherwise.
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
-# The Node.js side has the same problem as the Python package: its index loads every resource
-# module. lazy_provider_index.js (preloaded into the jsii runtime, which starts on the cdktf import
-# below) makes it load on first use. SYNTH_EAGER_PROVIDER_INDEX=1 turns it off, to compare.
+# Node.js hooks, preloaded into the jsii runtime (which starts on the cdktf import below):
+# - readable_addresses.js, always: Terraform names from the construct path, without cdktf's hash
+#   suffix (what a plan reviewer reads), collisions refused; see synth_app below.
+# - lazy_provider_index.js: the Node.js side has the same problem as the Python package, its index
+#   loads every resource module; the hook makes each load on first use.
+#   SYNTH_EAGER_PROVIDER_INDEX=1 turns it off, to compare.
 LAZY_PROVIDER_INDEX = os.environ.get("SYNTH_EAGER_PROVIDER_INDEX") != "1"
-if LAZY_PROVIDER_INDEX:
-    _hook = Path(__file__).with_name("lazy_provider_index.js")
-    os.environ["NODE_OPTIONS"] = " ".join(
-        filter(None, [os.environ.get("NODE_OPTIONS"), f'--require "{_hook}"'])
-    )
+_HOOKS = ["readable_addresses.js"] + (["lazy_provider_index.js"] if LAZY_PROVIDER_INDEX else [])
+os.environ["NODE_OPTIONS"] = " ".join(
+    [os.environ.get("NODE_OPTIONS") or "", *(f'--require "{Path(__file__).with_name(h)}"' for h in _HOOKS)]
+).strip()
 
 from cdktf import (  # noqa: E402  (the jsii runtime reads the environment set above)
     App,
@@ -50,6 +52,7 @@ PROVIDER_PACKAGE = "cdktf_cdktf_provider_aws"
 
 __all__ = [
     "PROVIDER_IMPORT",
+    "AddressCollision",
     "App",
     "Construct",
     "LocalBackend",
@@ -60,6 +63,7 @@ __all__ = [
     "Testing",
     "aws",
     "override",
+    "synth_app",
 ]
 
 
@@ -117,3 +121,24 @@ aws = _ProviderModules()
 def override(resource: Any, path: str, value: Any) -> None:
     """Set an attribute the bindings do not expose (one known gap per call site, commented there)."""
     resource.add_override(path, value)
+
+
+# --- readable Terraform addresses ---------------------------------------------------------------
+
+_COLLISION_MARKER = "Terraform address collision: "
+
+
+class AddressCollision(ValueError):
+    """Two constructs of one stack would get the same Terraform name (readable_addresses.js)."""
+
+
+def synth_app(app: App) -> None:
+    """`app.synth()`, with a Terraform name collision raised as AddressCollision (one line)."""
+    try:
+        app.synth()
+    except Exception as error:  # jsii wraps errors thrown in Node.js in its own exception types
+        message = str(error)
+        if _COLLISION_MARKER not in message:
+            raise
+        detail = message.split(_COLLISION_MARKER, 1)[1].splitlines()[0]
+        raise AddressCollision(detail) from None

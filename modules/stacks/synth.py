@@ -10,7 +10,7 @@ import os
 import shutil
 from pathlib import Path
 
-from modules.cdk import App
+from modules.cdk import App, synth_app
 from modules.config import Platform
 from modules.core import stamp
 from modules.stacks.bootstrap import BootstrapStack
@@ -33,7 +33,7 @@ def synthesize(platform: Platform, out_dir: Path, inputs: str) -> None:
     previous = out_dir.parent / f".{out_dir.name}.previous-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
     try:
-        build_app(platform, staging).synth()
+        synth_app(build_app(platform, staging))
         stamp.write(staging, inputs)
         if out_dir.exists():
             out_dir.rename(previous)

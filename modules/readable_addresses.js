@@ -1,0 +1,88 @@
+// Preloaded into the jsii Node.js runtime by modules/cdk.py (NODE_OPTIONS=--require ...).
+//
+// Readable Terraform addresses. cdktf names every resource after its construct path, cut to fit
+// and followed by an 8-character hash (`aws_ecs_service.services_web_service_D814BFBB`); plan
+// reviewers read these names. We replace TerraformStack.allocateLogicalId so the name is the
+// construct path below the stack, each ID with every run of characters other than letters and
+// digits turned into one "_", joined by "_" (`aws_ecs_service.services_web_service`). The name
+// depends on the construct IDs alone, which each construct chooses on purpose, so it is stable.
+//
+// Done here rather than as a Python override of allocateLogicalId: that would cost a Node ->
+// Python callback plus two property reads per element, about a tenth of a second per synth.
+//
+// Two paths that spell the same name (IDs differing only in punctuation) would share one
+// address; the first such pair in a stack fails the synth with an error that starts with
+// COLLISION_MARKER (modules/cdk.py turns it into AddressCollision).
+"use strict";
+const Module = require("module");
+const path = require("path");
+
+const STACK_MODULE = path.join("cdktf", "lib", "terraform-stack.js");
+const COLLISION_MARKER = "Terraform address collision: ";
+const NOT_A_NAME_CHARACTER = /[^A-Za-z0-9]+/g;
+const originalLoad = Module._load;
+
+function readableName(constructIds) {
+  return constructIds
+    .map((id) => id.replace(NOT_A_NAME_CHARACTER, "_").replace(/^_+|_+$/g, ""))
+    .filter((part) => part.length > 0)
+    .join("_");
+}
+
+function patch(TerraformStack) {
+  if (!TerraformStack || typeof TerraformStack.prototype.allocateLogicalId !== "function") {
+    throw new Error("readable_addresses.js: cdktf's TerraformStack.allocateLogicalId is gone; update the hook");
+  }
+  TerraformStack.prototype.allocateLogicalId = function (element) {
+    const node = element.node && element.node.scopes ? element.node : element;
+    const below = node.scopes.slice(node.scopes.indexOf(this) + 1).map((scope) => scope.node.id);
+    const name = readableName(below);
+    const shown = below.join("/");
+    if (!this.__readableOwners) this.__readableOwners = new Map();
+    const owner = this.__readableOwners.get(name);
+    if (owner === undefined) {
+      this.__readableOwners.set(name, shown);
+    } else if (owner !== shown) {
+      throw new Error(
+        `${COLLISION_MARKER}in stack ${this.node.id}, ${owner} and ${shown} would both be named ` +
+          `"${name}"; rename one of them`,
+      );
+    }
+    return name;
+  };
+}
+
+// terraform-stack.js is first required from inside a require cycle, before its last line
+// (`exports.TerraformStack = TerraformStack`) has run: patch the class when that line assigns it.
+function patchWhenExported(exports) {
+  if (exports.TerraformStack) {
+    patch(exports.TerraformStack);
+    return;
+  }
+  let value;
+  Object.defineProperty(exports, "TerraformStack", {
+    configurable: true,
+    enumerable: true,
+    get: () => value,
+    set: (cls) => {
+      value = cls;
+      if (cls) patch(cls);
+    },
+  });
+}
+
+Module._load = function (request, parent, isMain) {
+  const loaded = originalLoad.apply(this, arguments);
+  if (typeof request !== "string" || !request.endsWith("terraform-stack")) return loaded;
+  let resolved;
+  try {
+    resolved = Module._resolveFilename(request, parent, isMain);
+  } catch (error) {
+    return loaded;
+  }
+  if (resolved.endsWith(STACK_MODULE) && !loaded.__readableAddresses) {
+    patchWhenExported(loaded);
+    Object.defineProperty(loaded, "__readableAddresses", { value: true });
+  }
+  return loaded;
+};
