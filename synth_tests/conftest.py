@@ -70,17 +70,73 @@ def load(directory: Path):
     return load_platform(directory)
 
 
-def synth_stack(stack) -> dict:
+class StackJson(dict):
+    """A stack's Terraform JSON as cdktf's Testing.synth gives it: without the "//" metadata of each
+    element. The construct paths that metadata holds are read from the stack on first use."""
+
+    def __init__(self, data: dict, stack) -> None:
+        super().__init__(data)
+        self._stack = stack
+        self._paths: dict[tuple[str, str], str] | None = None
+
+    def path(self, resource_type: str, name: str) -> str:
+        """The construct path ("<stack>/a/b") of the resource `resource_type.name`."""
+        if self._paths is None:
+            full = self._stack.to_terraform()
+            self._paths = {
+                (kind, key): element["//"]["metadata"]["path"]
+                for kind, found in full.get("resource", {}).items()
+                for key, element in found.items()
+            }
+        return self._paths[(resource_type, name)]
+
+
+def synth_stack(stack) -> StackJson:
     """The Terraform JSON of one stack, parsed (cdktf Testing: one jsii runtime per session)."""
     import json
 
     from modules.cdk import Testing
 
-    return json.loads(Testing.synth(stack))
+    return StackJson(json.loads(Testing.synth(stack)), stack)
 
 
 def resources(stack_json: dict, resource_type: str) -> dict[str, dict]:
     return stack_json.get("resource", {}).get(resource_type, {})
+
+
+def construct_paths(stack_json: dict, resource_type: str) -> dict[str, str]:
+    """{Terraform name: construct path below the stack ("api/task-definition")} of a resource type.
+
+    The path comes from cdktf's "//" metadata: on the resource in a synthesized cdk.tf.json, from
+    the stack for the JSON of `synth_stack`."""
+    paths = {}
+    for name, resource in resources(stack_json, resource_type).items():
+        if "//" in resource:
+            path = resource["//"]["metadata"]["path"]
+        else:
+            path = stack_json.path(resource_type, name)
+        paths[name] = path.split("/", 1)[1]  # below the stack, a child of the app
+    return paths
+
+
+def by_path(stack_json: dict, resource_type: str) -> dict[str, dict]:
+    """{construct path below the stack: resource} of a resource type."""
+    found = resources(stack_json, resource_type)
+    return {path: found[name] for name, path in construct_paths(stack_json, resource_type).items()}
+
+
+def name_at(stack_json: dict, resource_type: str, path: str) -> str:
+    """The Terraform name of the resource of `resource_type` at construct path `path` (below the stack)."""
+    names = [name for name, at in construct_paths(stack_json, resource_type).items() if at == path]
+    assert len(names) == 1, (
+        f"no {resource_type} at {path}: {sorted(construct_paths(stack_json, resource_type).values())}"
+    )
+    return names[0]
+
+
+def ref(stack_json: dict, resource_type: str, path: str, attribute: str) -> str:
+    """`${type.name.attribute}` of the resource at construct path `path` (below the stack)."""
+    return f"${{{resource_type}.{name_at(stack_json, resource_type, path)}.{attribute}}}"
 
 
 def only(stack_json: dict, resource_type: str) -> dict:

@@ -6,7 +6,7 @@ import base64
 import json
 from pathlib import Path
 
-from conftest import load, only, resources, synth_stack, write_config
+from conftest import by_path, load, only, resources, synth_stack, write_config
 
 KEY = "arn:aws:kms:eu-west-1:111111111111:key/k"
 SUBNETS = ["subnet-a", "subnet-b"]
@@ -49,11 +49,6 @@ def compute_json(tmp_path: Path, profile: str = "development", extra: str = "", 
     return synth_stack(stack), repositories, cluster
 
 
-def construct_ids(stack_json: dict, resource_type: str) -> set[str]:
-    # Terraform addresses are "<construct path>_<hash of the path>": stable while the IDs are.
-    return {key.rsplit("_", 1)[0] for key in resources(stack_json, resource_type)}
-
-
 # --- ECR -------------------------------------------------------------------------------------
 
 
@@ -67,7 +62,7 @@ def test_one_hardened_repository_per_service_built_from_ecr(tmp_path: Path) -> N
         assert repo["image_scanning_configuration"] == {"scan_on_push": True}
         assert repo["encryption_configuration"] == [{"encryption_type": "KMS", "kms_key": KEY}]
         assert "force_delete" not in repo
-    assert construct_ids(stack, "aws_ecr_repository") == {"repositories_api", "repositories_web"}
+    assert set(by_path(stack, "aws_ecr_repository")) == {"repositories/api", "repositories/web"}
     assert set(repositories.repository_urls) == set(repositories.repository_arns) == {"api", "web"}
 
 
@@ -77,9 +72,9 @@ def test_lifecycle_policy_expires_untagged_and_keeps_the_newest_tagged(tmp_path:
         services=SERVICES + "\n[cluster]\necr_untagged_expiry_days = 3\necr_keep_tagged_images = 12\n",
     )
     policies = resources(stack, "aws_ecr_lifecycle_policy")
-    assert construct_ids(stack, "aws_ecr_lifecycle_policy") == {
-        "repositories_api-lifecycle",
-        "repositories_web-lifecycle",
+    assert set(by_path(stack, "aws_ecr_lifecycle_policy")) == {
+        "repositories/api-lifecycle",
+        "repositories/web-lifecycle",
     }
     repo_keys = {r["name"]: k for k, r in resources(stack, "aws_ecr_repository").items()}
     assert {p["repository"] for p in policies.values()} == {
@@ -299,8 +294,13 @@ def test_ec2_instance_role_has_exactly_the_agent_and_ssm_managed_policies(tmp_pa
 
 def test_construct_ids_are_stable_names(tmp_path: Path) -> None:
     stack, _, _ = ec2_json(tmp_path)
-    # cdktf collapses the repeated "cluster/cluster" path into one segment
-    assert construct_ids(stack, "aws_ecs_cluster") == {"cluster"}
-    assert construct_ids(stack, "aws_autoscaling_group") == {"cluster_autoscaling-group"}
-    assert construct_ids(stack, "aws_ecs_capacity_provider") == {"cluster_capacity-provider"}
-    assert construct_ids(stack, "aws_launch_template") == {"cluster_launch-template"}
+    # Terraform addresses spell the construct path, with no hash: stable while the IDs are.
+    expected = {
+        "aws_ecs_cluster": ("cluster/cluster", "cluster_cluster"),
+        "aws_autoscaling_group": ("cluster/autoscaling-group", "cluster_autoscaling_group"),
+        "aws_ecs_capacity_provider": ("cluster/capacity-provider", "cluster_capacity_provider"),
+        "aws_launch_template": ("cluster/launch-template", "cluster_launch_template"),
+    }
+    for kind, (path, name) in expected.items():
+        assert set(by_path(stack, kind)) == {path}
+        assert set(resources(stack, kind)) == {name}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import only, resources
+from conftest import only, ref, resources
 from test_public import (
     CACHE,
     DOCS,
@@ -14,7 +14,6 @@ from test_public import (
     bucket_policy,
     internal_json,
     output,
-    ref,
 )
 
 
@@ -37,9 +36,11 @@ def test_internal_alb_serves_internal_http_services_on_port_80(tmp_path: Path) -
     assert (group["target_type"], group["protocol"], group["port"]) == ("ip", "HTTP", 8081)
     assert "aws_s3_bucket" not in stack["resource"]
     for attribute in ("arn", "arn_suffix", "dns_name"):
-        assert output(stack, f"alb_{attribute}") == ref(stack, "aws_lb", "internal_alb", attribute)
-    assert output(stack, "alb_listener_arn") == ref(stack, "aws_lb_listener", "internal_alb-http", "arn")
-    assert output(stack, "tg-orders") == ref(stack, "aws_lb_target_group", "internal_orders", "arn")
+        assert output(stack, f"alb_{attribute}") == ref(stack, "aws_lb", "internal/alb", attribute)
+    assert output(stack, "alb_listener_arn") == ref(stack, "aws_lb_listener", "internal/alb-http", "arn")
+    assert output(stack, "tg_orders") == ref(
+        stack, "aws_lb_target_group", "internal/orders-target-group", "arn"
+    )
     assert output(stack, "access_log_bucket") == "shared-logs"
     assert internal.nlb_dns_name is None and internal.nlb_arn is None and internal.nlb_arn_suffix is None
 
@@ -71,13 +72,16 @@ def test_internal_nlb_has_a_tcp_listener_per_service_port(tmp_path: Path) -> Non
     listener = only(stack, "aws_lb_listener")
     assert (listener["port"], listener["protocol"]) == (6379, "TCP")
     assert listener["default_action"] == [
-        {"type": "forward", "target_group_arn": ref(stack, "aws_lb_target_group", "internal_cache", "arn")}
+        {
+            "type": "forward",
+            "target_group_arn": ref(stack, "aws_lb_target_group", "internal/cache-target-group", "arn"),
+        }
     ]
     assert "aws_lb_listener_rule" not in stack["resource"]
     for attribute in ("arn", "arn_suffix", "dns_name"):
-        assert output(stack, f"nlb_{attribute}") == ref(stack, "aws_lb", "internal_nlb", attribute)
-    assert output(stack, "tg-suffix-cache") == ref(
-        stack, "aws_lb_target_group", "internal_cache", "arn_suffix"
+        assert output(stack, f"nlb_{attribute}") == ref(stack, "aws_lb", "internal/nlb", attribute)
+    assert output(stack, "tg_suffix_cache") == ref(
+        stack, "aws_lb_target_group", "internal/cache-target-group", "arn_suffix"
     )
     assert internal.alb_arn is None and internal.alb_listener_arn is None
     assert set(internal.listener_rules) == {"cache"}

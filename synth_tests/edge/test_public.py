@@ -7,7 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from conftest import BASE_PROJECT, env_toml, load, only, resources, synth_stack, write_config
+from conftest import BASE_PROJECT, by_path, env_toml, load, only, ref, resources, synth_stack, write_config
 
 ZONE = "Z0123456789ABC"
 CERT_ARN = "arn:aws:acm:eu-west-1:111111111111:certificate/0123abcd-0000-1111-2222-333344445555"
@@ -85,9 +85,9 @@ def expose(stack, construct, attributes: tuple[str, ...]) -> None:
     for attribute in attributes:
         TerraformOutput(stack, attribute, value=getattr(construct, attribute))
     for name, arn in construct.target_group_arns.items():
-        TerraformOutput(stack, f"tg-{name}", value=arn)
+        TerraformOutput(stack, f"tg_{name}", value=arn)
     for name, suffix in construct.target_group_arn_suffixes.items():
-        TerraformOutput(stack, f"tg-suffix-{name}", value=suffix)
+        TerraformOutput(stack, f"tg_suffix_{name}", value=suffix)
 
 
 def output(stack_json: dict, name: str) -> str:
@@ -120,12 +120,6 @@ def internal_json(tmp_path: Path, body: str, access_log_bucket: str | None = "sh
     return synth_stack(stack), internal
 
 
-def ref(stack_json: dict, resource_type: str, prefix: str, attribute: str) -> str:
-    """`${type.key.attribute}` of the one resource whose address starts with `prefix`."""
-    (key,) = [k for k in resources(stack_json, resource_type) if k.startswith(prefix)]
-    return f"${{{resource_type}.{key}.{attribute}}}"
-
-
 def by_port(stack_json: dict) -> dict[int, dict]:
     return {listener["port"]: listener for listener in resources(stack_json, "aws_lb_listener").values()}
 
@@ -152,13 +146,13 @@ def test_https_listener_uses_the_tls13_policy_and_the_validated_certificate(tmp_
     https = by_port(stack)[443]
     assert https["protocol"] == "HTTPS"
     assert https["ssl_policy"] == "ELBSecurityPolicy-TLS13-1-2-2021-06"
-    assert https["load_balancer_arn"] == ref(stack, "aws_lb", "edge_alb", "arn")
+    assert https["load_balancer_arn"] == ref(stack, "aws_lb", "edge/alb", "arn")
     # Through the validation resource: the listener waits for an issued certificate.
     assert https["certificate_arn"] == ref(
-        stack, "aws_acm_certificate_validation", "edge_", "certificate_arn"
+        stack, "aws_acm_certificate_validation", "edge/certificate-validation", "certificate_arn"
     )
     assert https["default_action"] == [FIXED_404]
-    assert output(stack, "listener_arn") == ref(stack, "aws_lb_listener", "edge_https", "arn")
+    assert output(stack, "listener_arn") == ref(stack, "aws_lb_listener", "edge/https", "arn")
 
 
 def test_certificate_covers_the_domain_and_its_wildcard_through_one_dns_record(tmp_path: Path) -> None:
@@ -170,16 +164,16 @@ def test_certificate_covers_the_domain_and_its_wildcard_through_one_dns_record(t
     assert cert["lifecycle"] == {"create_before_destroy": True}
     records = [r for r in resources(stack, "aws_route53_record").values() if "records" in r]
     (record,) = records
-    options = ref(stack, "aws_acm_certificate", "edge_", "domain_validation_options")[2:-1]
+    options = ref(stack, "aws_acm_certificate", "edge/certificate", "domain_validation_options")[2:-1]
     # domain_validation_options is a set: it must be indexed through tolist().
     assert record["name"] == f"${{tolist({options}).0.resource_record_name}}"
     assert record["type"] == f"${{tolist({options}).0.resource_record_type}}"
     assert record["records"] == [f"${{tolist({options}).0.resource_record_value}}"]
     assert (record["zone_id"], record["ttl"], record["allow_overwrite"]) == (ZONE, 60, True)
     validation = only(stack, "aws_acm_certificate_validation")
-    assert validation["certificate_arn"] == ref(stack, "aws_acm_certificate", "edge_", "arn")
+    assert validation["certificate_arn"] == ref(stack, "aws_acm_certificate", "edge/certificate", "arn")
     assert validation["validation_record_fqdns"] == [
-        ref(stack, "aws_route53_record", "edge_certificate-validation-record", "fqdn")
+        ref(stack, "aws_route53_record", "edge/certificate-validation-record", "fqdn")
     ]
 
 
@@ -191,7 +185,7 @@ def test_port_80_only_redirects_301_to_https(tmp_path: Path) -> None:
         {"type": "redirect", "redirect": {"port": "443", "protocol": "HTTPS", "status_code": "HTTP_301"}}
     ]
     # No rule is attached to the redirect listener.
-    https_arn = ref(stack, "aws_lb_listener", "edge_https", "arn")
+    https_arn = ref(stack, "aws_lb_listener", "edge/https", "arn")
     assert {r["listener_arn"] for r in resources(stack, "aws_lb_listener_rule").values()} == {https_arn}
 
 
@@ -231,7 +225,7 @@ def test_alb_is_public_drops_invalid_headers_and_takes_edge_settings(tmp_path: P
     assert lb["idle_timeout"] == 120
     assert lb["enable_deletion_protection"] is False  # development profile
     for attribute in ("arn", "arn_suffix", "dns_name", "zone_id"):
-        assert output(stack, attribute) == ref(stack, "aws_lb", "edge_alb", attribute)
+        assert output(stack, attribute) == ref(stack, "aws_lb", "edge/alb", attribute)
 
 
 def test_production_profile_turns_deletion_protection_on(tmp_path: Path) -> None:
@@ -255,7 +249,7 @@ def test_listener_rules_use_configured_priorities_and_conditions(tmp_path: Path)
     ]
     assert rules[30]["condition"] == [{"path_pattern": {"values": ["/docs/*"]}}]
     for priority, service in ((10, "web"), (20, "api"), (30, "docs")):
-        target = ref(stack, "aws_lb_target_group", f"edge_{service}-target-group", "arn")
+        target = ref(stack, "aws_lb_target_group", f"edge/{service}-target-group", "arn")
         assert rules[priority]["action"] == [{"type": "forward", "target_group_arn": target}]
     assert set(edge.listener_rules) == {"web", "api", "docs"}
 
@@ -286,18 +280,21 @@ def test_target_groups_are_ip_with_http_health_checks(tmp_path: Path) -> None:
     }
     assert groups["web"]["health_check"]["path"] == "/health"
     for service in ("web", "api"):
-        assert output(stack, f"tg-{service}") == ref(stack, "aws_lb_target_group", f"edge_{service}", "arn")
-        assert output(stack, f"tg-suffix-{service}") == ref(
-            stack, "aws_lb_target_group", f"edge_{service}", "arn_suffix"
+        assert output(stack, f"tg_{service}") == ref(
+            stack, "aws_lb_target_group", f"edge/{service}-target-group", "arn"
+        )
+        assert output(stack, f"tg_suffix_{service}") == ref(
+            stack, "aws_lb_target_group", f"edge/{service}-target-group", "arn_suffix"
         )
 
 
 def test_construct_ids_come_from_service_names(tmp_path: Path) -> None:
     stack, _ = public_json(tmp_path, DOMAIN + API + WEB)
-    keys = {k.rsplit("_", 1)[0] for k in resources(stack, "aws_lb_target_group")}
-    assert keys == {"edge_web-target-group", "edge_api-target-group"}
-    keys = {k.rsplit("_", 1)[0] for k in resources(stack, "aws_lb_listener_rule")}
-    assert keys == {"edge_web-rule", "edge_api-rule"}
+    assert set(by_path(stack, "aws_lb_target_group")) == {"edge/web-target-group", "edge/api-target-group"}
+    assert set(by_path(stack, "aws_lb_listener_rule")) == {"edge/web-rule", "edge/api-rule"}
+    # the Terraform names spell those paths, with no hash suffix
+    assert set(resources(stack, "aws_lb_target_group")) == {"edge_web_target_group", "edge_api_target_group"}
+    assert set(resources(stack, "aws_lb_listener_rule")) == {"edge_web_rule", "edge_api_rule"}
     # Service order in the file does not move any address.
     reordered, _ = public_json(tmp_path / "reordered", DOMAIN + WEB + API)
     for kind in ("aws_lb_target_group", "aws_lb_listener_rule", "aws_route53_record"):
@@ -311,8 +308,8 @@ def test_alias_records_point_every_service_host_at_the_alb(tmp_path: Path) -> No
     for record in aliases.values():
         assert (record["type"], record["zone_id"]) == ("A", ZONE)
         assert record["alias"] == {
-            "name": ref(stack, "aws_lb", "edge_alb", "dns_name"),
-            "zone_id": ref(stack, "aws_lb", "edge_alb", "zone_id"),
+            "name": ref(stack, "aws_lb", "edge/alb", "dns_name"),
+            "zone_id": ref(stack, "aws_lb", "edge/alb", "zone_id"),
             "evaluate_target_health": True,
         }
 
@@ -373,7 +370,7 @@ def test_http_only_serves_port_80_with_the_rules_and_no_certificate(tmp_path: Pa
     assert listener["default_action"] == [FIXED_404]
     assert "certificate_arn" not in listener and "ssl_policy" not in listener
     assert only(stack, "aws_lb_listener_rule")["listener_arn"] == ref(
-        stack, "aws_lb_listener", "edge_http", "arn"
+        stack, "aws_lb_listener", "edge/http", "arn"
     )
     for kind in ("aws_acm_certificate", "aws_acm_certificate_validation", "aws_route53_record"):
         assert kind not in stack["resource"]

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import env_toml, load, only, resources, synth_stack, write_config
+from conftest import by_path, env_toml, load, only, resources, synth_stack, write_config
 
 
 def network_json(tmp_path: Path, network: str = "", cidr: str = "10.10.0.0/16", profile: str = "development"):
@@ -51,19 +51,21 @@ def test_configured_zone_letters_name_subnets_and_addresses(tmp_path: Path) -> N
     stack, _ = network_json(tmp_path, network='zones = ["b", "c"]\n')
     subnets = by_name(stack, "aws_subnet")
     assert subnets["acme-dev-private-b"]["availability_zone"] == "eu-west-1b"
-    assert {key.rsplit("_", 1)[0] for key in resources(stack, "aws_subnet")} == {
-        "network_public-b",
-        "network_public-c",
-        "network_private-b",
-        "network_private-c",
+    assert set(by_path(stack, "aws_subnet")) == {
+        "network/public-b",
+        "network/public-c",
+        "network/private-b",
+        "network/private-c",
     }
 
 
 def test_construct_ids_come_from_zone_letters(tmp_path: Path) -> None:
     stack, _ = network_json(tmp_path)
-    # Terraform addresses are "<construct path>_<hash of the path>": stable while the IDs are.
-    keys = {key.rsplit("_", 1)[0] for key in resources(stack, "aws_subnet")}
-    assert keys == {"network_public-a", "network_public-b", "network_private-a", "network_private-b"}
+    paths = {"network/public-a", "network/public-b", "network/private-a", "network/private-b"}
+    assert set(by_path(stack, "aws_subnet")) == paths
+    # Terraform addresses spell the construct path, with no hash: stable while the IDs are.
+    names = {"network_public_a", "network_public_b", "network_private_a", "network_private_b"}
+    assert set(resources(stack, "aws_subnet")) == names
 
 
 @pytest.mark.parametrize(

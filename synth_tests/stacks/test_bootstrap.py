@@ -143,7 +143,7 @@ def test_stateful_addresses_never_move(tmp_path: Path) -> None:
     stack = bootstrap_json(tmp_path)
     addresses = {f"{t}.{k}" for t, found in stack["resource"].items() for k in found}
     assert {
-        "aws_s3_bucket.state_state-bucket_B2EEA837",
-        "aws_kms_key.state_state-key_345D1330",
-        "aws_dynamodb_table.state_lock-table_6543B35D",
+        "aws_s3_bucket.state_state_bucket_bucket",
+        "aws_kms_key.state_state_key",
+        "aws_dynamodb_table.state_lock_table",
     } <= addresses

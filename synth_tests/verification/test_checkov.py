@@ -103,8 +103,8 @@ def _stack(tmp_path: Path, name: str) -> Path:
     path.parent.mkdir(parents=True)
     doc = {
         "resource": {
-            "aws_s3_bucket": {"state_bucket_ABC123": {"bucket": "b"}},
-            "aws_cloudwatch_log_group": {"flow-logs_DEF456": {"retention_in_days": 30}},
+            "aws_s3_bucket": {"state_state_bucket_bucket": {"bucket": "b"}},
+            "aws_cloudwatch_log_group": {"network_flow_log_group": {"retention_in_days": 30}},
         }
     }
     path.write_text(json.dumps(doc), encoding="utf-8")
@@ -151,11 +151,11 @@ def _clean_passes(files: dict[str, Path]) -> list[dict[str, Any]]:
 
 
 def test_a_clean_report_has_no_problems(two_stacks: dict[str, Path]) -> None:
-    failed = [_check("CKV_AWS_144", "aws_s3_bucket.state_bucket_ABC123", two_stacks["bootstrap"])]
+    failed = [_check("CKV_AWS_144", "aws_s3_bucket.state_state_bucket_bucket", two_stacks["bootstrap"])]
     result = evaluate(
         _report(_clean_passes(two_stacks), failed),
         two_stacks,
-        [_suppress("CKV_AWS_144", "aws_s3_bucket.state_bucket_*", ["bootstrap"])],
+        [_suppress("CKV_AWS_144", "aws_s3_bucket.state_state_bucket_*", ["bootstrap"])],
     )
     assert result.problems == []
     assert result.passed_per_stack == {"bootstrap": 1, "dev": 1}
@@ -186,21 +186,21 @@ def test_an_empty_run_is_detected(two_stacks: dict[str, Path]) -> None:
 def test_unsuppressed_failures_are_reported_with_stack_check_and_address(two_stacks: dict[str, Path]) -> None:
     # checkov's Python checks name resources `resource.<name>`; the harness restores the type.
     failed = [
-        _check("CKV_AWS_338", "resource.flow-logs_DEF456", two_stacks["dev"], "retention of a year"),
-        _check("CKV_AWS_144", "aws_s3_bucket.state_bucket_ABC123", two_stacks["dev"], "replication"),
+        _check("CKV_AWS_338", "resource.network_flow_log_group", two_stacks["dev"], "retention of a year"),
+        _check("CKV_AWS_144", "aws_s3_bucket.state_state_bucket_bucket", two_stacks["dev"], "replication"),
     ]
-    suppressions = [_suppress("CKV_AWS_144", "aws_s3_bucket.state_bucket_*", ["bootstrap", "dev"])]
+    suppressions = [_suppress("CKV_AWS_144", "aws_s3_bucket.state_state_bucket_*", ["bootstrap", "dev"])]
     result = evaluate(_report(_clean_passes(two_stacks), failed), two_stacks, suppressions)
     assert result.unsuppressed == [
-        "dev: CKV_AWS_338 aws_cloudwatch_log_group.flow-logs_DEF456: retention of a year"
+        "dev: CKV_AWS_338 aws_cloudwatch_log_group.network_flow_log_group: retention of a year"
     ]
 
 
 def test_a_suppression_for_another_stack_or_type_does_not_apply(two_stacks: dict[str, Path]) -> None:
-    failed = [_check("CKV_AWS_144", "aws_s3_bucket.state_bucket_ABC123", two_stacks["dev"])]
+    failed = [_check("CKV_AWS_144", "aws_s3_bucket.state_state_bucket_bucket", two_stacks["dev"])]
     suppressions = [
-        _suppress("CKV_AWS_144", "aws_s3_bucket.state_bucket_*", ["bootstrap"], index=0),
-        _suppress("CKV_AWS_144", "aws_s3_bucket_policy.state_bucket_*", ["dev"], index=1),
+        _suppress("CKV_AWS_144", "aws_s3_bucket.state_state_bucket_*", ["bootstrap"], index=0),
+        _suppress("CKV_AWS_144", "aws_s3_bucket_policy.state_state_bucket_*", ["dev"], index=1),
     ]
     result = evaluate(_report(_clean_passes(two_stacks), failed), two_stacks, suppressions)
     assert len(result.unsuppressed) == 1
@@ -208,25 +208,25 @@ def test_a_suppression_for_another_stack_or_type_does_not_apply(two_stacks: dict
 
 
 def test_stale_suppressions_are_detected_per_stack(two_stacks: dict[str, Path]) -> None:
-    failed = [_check("CKV_AWS_144", "aws_s3_bucket.state_bucket_ABC123", two_stacks["bootstrap"])]
+    failed = [_check("CKV_AWS_144", "aws_s3_bucket.state_state_bucket_bucket", two_stacks["bootstrap"])]
     suppressions = [
-        _suppress("CKV_AWS_144", "aws_s3_bucket.state_bucket_*", ["bootstrap", "dev"], index=0),
-        _suppress("CKV_AWS_18", "aws_s3_bucket.state_bucket_*", ["bootstrap"], index=1),
-        _suppress("CKV_AWS_18", "aws_s3_bucket.state_bucket_*", ["qa"], index=2),
+        _suppress("CKV_AWS_144", "aws_s3_bucket.state_state_bucket_*", ["bootstrap", "dev"], index=0),
+        _suppress("CKV_AWS_18", "aws_s3_bucket.state_state_bucket_*", ["bootstrap"], index=1),
+        _suppress("CKV_AWS_18", "aws_s3_bucket.state_state_bucket_*", ["qa"], index=2),
     ]
     result = evaluate(_report(_clean_passes(two_stacks), failed), two_stacks, suppressions)
     assert result.unsuppressed == []
     assert result.stale == [
-        "suppress[0] (CKV_AWS_144 on aws_s3_bucket.state_bucket_*) for stack dev: no finding matches it",
-        "suppress[1] (CKV_AWS_18 on aws_s3_bucket.state_bucket_*) for stack bootstrap: no finding matches it",
-        "suppress[2] (CKV_AWS_18 on aws_s3_bucket.state_bucket_*) for stack qa: that stack was not scanned",
+        "suppress[0] (CKV_AWS_144 on aws_s3_bucket.state_state_bucket_*) for stack dev: no finding matches it",
+        "suppress[1] (CKV_AWS_18 on aws_s3_bucket.state_state_bucket_*) for stack bootstrap: no finding matches it",
+        "suppress[2] (CKV_AWS_18 on aws_s3_bucket.state_state_bucket_*) for stack qa: that stack was not scanned",
     ]
 
 
 def test_a_finding_matched_twice_is_reported(two_stacks: dict[str, Path]) -> None:
-    failed = [_check("CKV_AWS_144", "aws_s3_bucket.state_bucket_ABC123", two_stacks["bootstrap"])]
+    failed = [_check("CKV_AWS_144", "aws_s3_bucket.state_state_bucket_bucket", two_stacks["bootstrap"])]
     suppressions = [
-        _suppress("CKV_AWS_144", "aws_s3_bucket.state_bucket_*", ["bootstrap"], index=0),
+        _suppress("CKV_AWS_144", "aws_s3_bucket.state_state_bucket_*", ["bootstrap"], index=0),
         _suppress("CKV_AWS_144", "aws_s3_bucket.*", ["bootstrap"], index=1),
     ]
     result = evaluate(_report(_clean_passes(two_stacks), failed), two_stacks, suppressions)
@@ -234,14 +234,14 @@ def test_a_finding_matched_twice_is_reported(two_stacks: dict[str, Path]) -> Non
 
 
 def test_failure_messages_name_every_kind(two_stacks: dict[str, Path]) -> None:
-    failed = [_check("CKV_AWS_18", "aws_s3_bucket.state_bucket_ABC123", two_stacks["dev"])]
+    failed = [_check("CKV_AWS_18", "aws_s3_bucket.state_state_bucket_bucket", two_stacks["dev"])]
     report = _report([], failed, parsing_errors=[str(two_stacks["bootstrap"])])
     result = evaluate(report, two_stacks, [_suppress("CKV_AWS_1", "aws_s3_bucket.x", ["dev"])])
     text = result.format()
     for expected in (
         "could not parse 1 file(s): bootstrap",
         "dev: zero passed checks",
-        "dev: CKV_AWS_18 aws_s3_bucket.state_bucket_ABC123",
+        "dev: CKV_AWS_18 aws_s3_bucket.state_state_bucket_bucket",
         "suppress[0] (CKV_AWS_1 on aws_s3_bucket.x) for stack dev",
     ):
         assert expected in text

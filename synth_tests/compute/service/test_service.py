@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import load, resources, synth_stack, write_config
+from conftest import by_path, construct_paths, load, name_at, resources, synth_stack, write_config
 
 KEY = "arn:aws:kms:eu-west-1:111111111111:key/k"
 SUBNETS = ["subnet-a", "subnet-b"]
@@ -95,14 +95,16 @@ def services_json(
 
 
 def of_service(stack_json: dict, resource_type: str, service: str) -> dict[str, dict]:
-    """Resources of a type whose construct path starts with the service's construct ID."""
-    return {k: r for k, r in resources(stack_json, resource_type).items() if k.startswith(f"{service}_")}
+    """{Terraform name: resource} of a type whose construct path is under the service's construct ID."""
+    found = resources(stack_json, resource_type)
+    paths = construct_paths(stack_json, resource_type)
+    return {name: found[name] for name, path in paths.items() if path.startswith(f"{service}/")}
 
 
 def one_of(stack_json: dict, resource_type: str, service: str, purpose: str) -> tuple[str, dict]:
-    found = [(k, r) for k, r in of_service(stack_json, resource_type, service).items() if purpose in k]
-    assert len(found) == 1, f"expected one {resource_type} '{purpose}' of {service}, found {len(found)}"
-    return found[0]
+    """(Terraform name, resource) of the resource at construct path "<service>/<purpose>"."""
+    name = name_at(stack_json, resource_type, f"{service}/{purpose}")
+    return name, resources(stack_json, resource_type)[name]
 
 
 def container(stack_json: dict, service: str) -> dict:
@@ -333,7 +335,7 @@ def test_task_role_gets_exactly_what_ecs_exec_needs_when_enabled(tmp_path: Path)
     task_key, _ = one_of(stack, "aws_iam_role", "worker", "task-role")
     _, role_policy = one_of(stack, "aws_iam_role_policy", "worker", "task-role-exec-policy")
     assert role_policy["role"] == f"${{aws_iam_role.{task_key}.id}}"
-    exec_group_key = next(k for k in resources(stack, "aws_cloudwatch_log_group") if k.startswith("cluster_"))
+    exec_group_key = name_at(stack, "aws_cloudwatch_log_group", "cluster/exec-log-group")
     exec_arn = f"${{aws_cloudwatch_log_group.{exec_group_key}.arn}}"
     statements = {s["Sid"]: s for s in json.loads(role_policy["policy"])["Statement"]}
     assert statements["ExecSessionChannels"]["Action"] == [
@@ -512,8 +514,13 @@ def test_no_autoscaling_when_min_equals_max(tmp_path: Path) -> None:
 
 def test_construct_ids_come_from_service_names(tmp_path: Path) -> None:
     stack, _ = services_json(tmp_path, API + WORKER)
-    keys = {key.rsplit("_", 1)[0] for key in resources(stack, "aws_ecs_service")}
-    assert keys == {"api_service", "worker_service"}
+    assert set(by_path(stack, "aws_ecs_service")) == {"api/service", "worker/service"}
+    # the Terraform names spell those paths, with no hash suffix
+    assert set(resources(stack, "aws_ecs_service")) == {"api_service", "worker_service"}
+    assert set(resources(stack, "aws_ecs_task_definition")) == {
+        "api_task_definition",
+        "worker_task_definition",
+    }
     # reordering the config does not move any address
     reordered, _ = services_json(tmp_path / "reordered", WORKER + API)
     for kind in ("aws_ecs_service", "aws_ecs_task_definition", "aws_iam_role", "aws_cloudwatch_log_group"):
