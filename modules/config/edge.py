@@ -16,11 +16,17 @@ class EdgeConfig(Strict):
     """Serve public services over plain HTTP on the ALB's DNS name (no domain). Refused by the
     production profile."""
     ingress_ipv4: list[str] = ["0.0.0.0/0"]
+    """IPv4 CIDRs that may reach the public ALB."""
     ingress_ipv6: list[str] = ["::/0"]
+    """IPv6 CIDRs that may reach the public ALB."""
     idle_timeout_seconds: int = Field(default=60, ge=1, le=4000)
+    """Seconds an idle connection is kept open by the ALBs."""
     deletion_protection: bool
+    """Deletion protection on the load balancers: Terraform cannot destroy them while it is on."""
     deregistration_delay_seconds: int = Field(default=30, ge=0, le=3600)
+    """Seconds a target being removed keeps serving its in-flight requests (connection draining)."""
     access_log_days: int = Field(default=90, ge=1, le=3650)
+    """Days the load balancers' access logs are kept."""
 
     @field_validator("ingress_ipv4", "ingress_ipv6")
     @classmethod

@@ -18,17 +18,26 @@ class EnvironmentConfig(Strict):
     """environments/<env>.toml, after its profile's defaults were laid under it."""
 
     profile: ProfileName = DEFAULT_PROFILE
+    """The defaults this file starts from: development (cheap) or production (safe)."""
     account_id: AccountId | None = None
+    """The environment's account (the provider's `allowed_account_ids`); unset: the project's."""
     region: Region | None = None
+    """The environment's region; unset: the project's."""
     assume_role_arn: RoleArn | None = None
     """Role the provider assumes in the environment's account (separate-account setups)."""
     network: NetworkConfig
+    """The VPC: CIDR, zones, subnets, NAT, flow logs and endpoints."""
     compute: Literal["fargate", "ec2"] = "fargate"
     """fargate: FARGATE / FARGATE_SPOT capacity providers; ec2: an Auto Scaling Group of ECS instances."""
     cluster: ClusterConfig
+    """The ECS cluster and how services run on it."""
     edge: EdgeConfig
+    """The load balancers in front of the services."""
     domain: DomainConfig | None = None
+    """HTTPS for the public load balancer; unset: no domain (public services then need
+    `edge.http_only`)."""
     services: list[ServiceConfig] = []
+    """The services of the environment, one table each."""
 
 
 @dataclass(frozen=True)

@@ -17,14 +17,23 @@ class NetworkConfig(Strict):
     """`[network]` in an environment file."""
 
     cidr: IPv4Network
+    """The VPC CIDR, /16 to /24; it must not overlap another environment's."""
     az_count: int = Field(default=2, ge=2, le=6)
+    """Availability zones: each gets a public and a private subnet."""
     zones: list[ZoneLetter] | None = None
-    """Zone letters in the region (e.g. ["a", "c"]); default: the first az_count letters."""
+    """Zone letters in the region (e.g. `["a", "c"]`), when a zone is unavailable to the account;
+    unset: the first `az_count` letters."""
     nat: NatMode
+    """NAT for the private subnets: none, a single gateway, or one gateway per zone."""
     public_subnet_prefix: int = Field(default=24, ge=16, le=28)
+    """Prefix length of each public subnet."""
     private_subnet_prefix: int = Field(default=20, ge=16, le=28)
+    """Prefix length of each private subnet."""
     flow_log_retention_days: int
+    """Days VPC flow logs are kept: a CloudWatch Logs retention value (1, 3, 5, 7, 14, 30, 60, 90, 120,
+    150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653)."""
     interface_endpoints: list[Literal[INTERFACE_ENDPOINTS]] = []  # type: ignore[valid-type]
+    """Interface VPC endpoints to create, so that the private subnets reach these AWS APIs without NAT."""
 
     @field_validator("cidr", mode="before")
     @classmethod

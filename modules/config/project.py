@@ -16,7 +16,8 @@ class StateSettings(Strict):
     """`[state]` in project.toml: how the bootstrap stack and the environment backends keep state."""
 
     lock: LockMode = "dynamodb"
-    """dynamodb: DynamoDB lock table; lockfile: S3 native `use_lockfile`; both: the two together."""
+    """dynamodb: a DynamoDB lock table; lockfile: S3 native `use_lockfile` (Terraform 1.10 or later; the
+    DynamoDB backend arguments are deprecated in 1.11); both: the two together."""
     bootstrap_backend: Literal["local", "s3"] = "local"
     """local for the first apply; s3 once the bootstrap state has been migrated into its own bucket."""
     noncurrent_version_days: int = Field(default=90, ge=1, le=3650)
@@ -29,13 +30,20 @@ class ProjectConfig(Strict):
     """environments/project.toml."""
 
     name: Slug
+    """The project's slug (a-z, 0-9, '-', 2-20 chars); it prefixes every resource name."""
     region: Region
+    """Region of the state bucket, and the region of every environment that sets none."""
     account_id: AccountId
+    """The account that holds the state bucket (12 digits), and of every environment that sets none."""
     owner: Annotated[str, StringConstraints(min_length=1, max_length=256, pattern=r"^[\w .:/=+@-]+$")] = (
         "platform"
     )
+    """Value of the `Owner` default tag on every resource."""
     state: StateSettings = StateSettings()
+    """How the bootstrap stack and the environment backends keep Terraform state."""
     tags: dict[TagKey, TagValue] = {}
+    """Extra default tags on every resource; `Project`, `Environment`, `Owner` and `ManagedBy` are
+    set by the generator and may not be overridden."""
 
     @field_validator("name")
     @classmethod

@@ -25,41 +25,64 @@ class AutoscalingConfig(Strict):
     """Target tracking on the service; any target may be switched off with 0."""
 
     cpu_percent: int = Field(default=60, ge=0, le=100)
+    """Target average CPU utilization of the service's tasks (percent); 0: no CPU policy."""
     memory_percent: int = Field(default=75, ge=0, le=100)
+    """Target average memory utilization of the service's tasks (percent); 0: no memory policy."""
     requests_per_target: int = Field(default=0, ge=0, le=1_000_000)
+    """Target ALB requests per task per minute (http services); 0: no request count policy."""
 
 
 class ServiceConfig(Strict):
     """One `[[services]]` entry."""
 
     name: Slug
+    """The service's slug, unique in the environment; it names its resources."""
     image: Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"^\S+$")] | None = None
-    """A full image reference; default: the service's ECR repository at `image_tag`."""
+    """A full image reference; unset: the service's ECR repository at `image_tag`."""
     image_tag: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")] = "initial"
+    """The tag deployed from the service's ECR repository (its tags are immutable)."""
     port: int = Field(ge=1, le=65535)
+    """The container port the load balancer sends traffic to."""
     protocol: Literal["http", "tcp"] = "http"
-    """tcp: an internal service behind a Network Load Balancer."""
+    """http: behind an Application Load Balancer; tcp: an internal service behind the Network Load
+    Balancer, on a port no other tcp service uses."""
     cpu: int = 256
+    """CPU units of the task; with memory, a valid Fargate pair (256, 512, 1024, ..., 16384)."""
     memory: int = 512
+    """Memory of the task (MiB); with cpu, a valid Fargate pair."""
     desired_count: int = Field(default=1, ge=0, le=1000)
+    """Tasks to run; `min_count <= desired_count <= max_count`."""
     min_count: int = Field(default=1, ge=0, le=1000)
+    """Fewest tasks autoscaling may scale in to."""
     max_count: int = Field(default=1, ge=0, le=1000)
+    """Most tasks autoscaling may scale out to; above `min_count`, autoscaling is on."""
     health_check_path: PathPattern = "/health"
+    """Path of the target group's health check, and of the container's own."""
     public: bool = True
+    """Behind the public ALB, or (false) the internal ALB or NLB."""
     hosts: list[HostName] = []
+    """Host names the listener rule matches; an http service has hosts and/or paths, at most 5
+    together, and no two services may claim the same host and path."""
     paths: list[PathPattern] = []
+    """Path patterns the listener rule matches (e.g. `/api/*`)."""
     priority: int | None = Field(default=None, ge=1, le=50000)
-    """Listener rule priority, unique per load balancer: chosen by you so it never shifts."""
+    """Listener rule priority, unique per load balancer, required for an http service: chosen by you so
+    it never shifts."""
     environment: dict[EnvName, str] = {}
+    """Plain environment variables of the container."""
     secrets: dict[EnvName, SecretRef] = {}
-    """Env var -> secret: an ARN, `ssm:<parameter name>` or `secretsmanager:<secret name>`."""
+    """Env var -> secret: an ARN, `ssm:<parameter name>` or `secretsmanager:<secret name>`; the
+    execution role may read exactly these."""
     container_health_check: bool = True
     """Run `wget` on health_check_path inside the container; switch off for images without wget
     (distroless, scratch): the load balancer's health check still applies."""
     readonly_root_filesystem: bool = True
+    """Mount the container's root filesystem read-only."""
     user: Annotated[str, StringConstraints(pattern=r"^[0-9]+(:[0-9]+)?$")] | None = None
     """Run as this uid[:gid] instead of the image's user."""
     autoscaling: AutoscalingConfig = AutoscalingConfig()
+    """Target tracking of the service's task count, when `max_count` is above `min_count` (an inline
+    table: `autoscaling = { cpu_percent = 50 }`)."""
 
     @model_validator(mode="after")
     def _shape(self) -> ServiceConfig:

@@ -45,6 +45,10 @@ SecretRef = Annotated[
 
 
 class Strict(BaseModel):
-    """Unknown keys are errors: a typo must never be silently ignored. Values are never coerced."""
+    """Unknown keys are errors: a typo must never be silently ignored. Values are never coerced.
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    Every field carries its description as the attribute docstring under it: that text is the
+    field's `description` and the "meaning" column of the README's config reference.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, use_attribute_docstrings=True)
