@@ -20,7 +20,8 @@ ECS_AMI_ROOT_DEVICE = "/dev/xvda"
 
 @dataclass(frozen=True)
 class ClusterProps:
-    """The ECS cluster and its capacity; defaults live in the config schema ([cluster], compute)."""
+    """The ECS cluster and its capacity; every value is given: defaults live in the config schema
+    ([cluster], compute)."""
 
     name: str  # "<project>-<env>": the cluster is "<name>-cluster"
     region: str
@@ -30,14 +31,14 @@ class ClusterProps:
     spot: bool  # fargate: default strategy FARGATE_SPOT (true) or FARGATE (false)
     kms_key_arn: str  # ECS exec session encryption, exec audit log group, EC2 root volumes
     exec_log_group_name: str  # "/<project>/<env>/ecs-exec": audit log of `aws ecs execute-command`
-    log_retention_days: int
+    log_retention_days: int  # the exec audit log group's
     # compute = "ec2" only (ignored for fargate):
-    vpc_id: str | None = None
-    private_subnet_ids: tuple[str, ...] = ()
-    instance_type: str = "t3.medium"
-    instance_min: int = 1
-    instance_max: int = 4
-    instance_volume_gb: int = 30
+    vpc_id: str  # the instances' security group is created in it
+    private_subnet_ids: tuple[str, ...]  # the Auto Scaling Group launches instances in these
+    instance_type: str
+    instance_min: int  # the Auto Scaling Group's bounds
+    instance_max: int
+    instance_volume_gb: int  # encrypted gp3 root volume of each instance
 
     @classmethod
     def of(

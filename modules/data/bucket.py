@@ -2,30 +2,34 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from modules.cdk import Construct, TerraformResourceLifecycle, aws
 from modules.core import iam
 from modules.core.naming import s3_bucket_arn
 
+# A multipart upload still incomplete after a week was abandoned (a crashed writer): its parts are
+# billed storage nobody can read, so every bucket aborts it.
+ABORT_INCOMPLETE_UPLOAD_DAYS = 7
+
 
 @dataclass(frozen=True)
 class PrivateBucketProps:
-    """A private bucket; every field after `name` has the secure default."""
+    """A private bucket; every value is given by the caller (the baseline itself is not optional)."""
 
     name: str
-    partition: str = "aws"
-    kms_key_arn: str | None = None
+    partition: str  # of the bucket's region: "aws", "aws-cn", "aws-us-gov"
+    kms_key_arn: str | None
     """SSE-KMS with a bucket key; None means SSE-S3 (what S3 server access log delivery requires)."""
-    noncurrent_version_days: int = 90
-    expiration_days: int | None = None  # current objects expire after this many days; None: kept
-    abort_incomplete_upload_days: int = 7
-    policy_statements: tuple[dict[str, Any], ...] = ()  # granted on top of the deny-non-TLS baseline
-    access_log_bucket: str | None = None  # where S3 server access logs of this bucket go
-    access_log_prefix: str = ""
-    prevent_destroy: bool = False
-    tags: dict[str, str] = field(default_factory=dict)
+    noncurrent_version_days: int  # a superseded version expires after this many days
+    expiration_days: int | None  # current objects expire after this many days; None: kept
+    abort_incomplete_upload_days: int  # stale multipart uploads are aborted after this many days
+    policy_statements: tuple[dict[str, Any], ...]  # granted on top of the deny-non-TLS baseline
+    access_log_bucket: str | None  # where S3 server access logs of this bucket go; None: not logged
+    access_log_prefix: str  # key prefix of this bucket's access logs in access_log_bucket
+    prevent_destroy: bool  # Terraform refuses to destroy the bucket
+    tags: dict[str, str]  # on the bucket, on top of the provider's default tags
 
     @property
     def arn(self) -> str:

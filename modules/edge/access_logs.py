@@ -8,11 +8,14 @@ from typing import Any
 
 from modules.cdk import Construct
 from modules.core import naming
-from modules.data import PrivateBucket, PrivateBucketProps
+from modules.data import ABORT_INCOMPLETE_UPLOAD_DAYS, PrivateBucket, PrivateBucketProps
 
 PUBLIC_ALB_LOG_PREFIX = "public-alb"
 INTERNAL_ALB_LOG_PREFIX = "internal-alb"
 BUCKET_NAME_LIMIT = 63
+# Log objects are never overwritten: a noncurrent version only exists once the expiration rule has
+# run, so it can go a day later.
+LOG_NONCURRENT_VERSION_DAYS = 1
 
 # ELB access-log delivery writes as a regional, AWS-owned account in the regions launched before
 # August 2022, and those regions want that account as the bucket policy principal. Regions
@@ -87,7 +90,7 @@ class LoadBalancerLogsProps:
     account_id: str  # the load balancers' account (part of every log key)
     partition: str
     retention_days: int  # log objects expire after this many days
-    prefixes: tuple[str, ...] = (PUBLIC_ALB_LOG_PREFIX, INTERNAL_ALB_LOG_PREFIX)
+    prefixes: tuple[str, ...]  # the load balancers' log prefixes ELB may write under
 
 
 class LoadBalancerLogs(Construct):
@@ -110,12 +113,15 @@ class LoadBalancerLogs(Construct):
                 partition=props.partition,
                 kms_key_arn=None,
                 expiration_days=props.retention_days,
-                # Log objects are never overwritten: a noncurrent version only exists once the
-                # expiration rule has run, so it can go a day later.
-                noncurrent_version_days=1,
+                noncurrent_version_days=LOG_NONCURRENT_VERSION_DAYS,
+                abort_incomplete_upload_days=ABORT_INCOMPLETE_UPLOAD_DAYS,
                 policy_statements=(
                     elb_log_delivery(props.region, props.partition, arn, props.account_id, props.prefixes),
                 ),
+                access_log_bucket=None,  # a log bucket does not log itself
+                access_log_prefix="",
+                prevent_destroy=False,
+                tags={},
             ),
         )
         self.policy: Any = bucket.policy

@@ -15,6 +15,7 @@ from modules.cdk import Construct, TerraformResourceLifecycle, aws
 from modules.config import DomainConfig, Environment, ServiceConfig
 from modules.core import naming
 from modules.edge.access_logs import (
+    INTERNAL_ALB_LOG_PREFIX,
     PUBLIC_ALB_LOG_PREFIX,
     LoadBalancerLogs,
     LoadBalancerLogsProps,
@@ -103,6 +104,8 @@ class PublicLoadBalancer(Construct):
                 account_id=props.account_id,
                 partition=props.partition,
                 retention_days=props.access_log_days,
+                # The internal ALB logs into this bucket too when the environment has both.
+                prefixes=(PUBLIC_ALB_LOG_PREFIX, INTERNAL_ALB_LOG_PREFIX),
             ),
         )
         lb = application_load_balancer(

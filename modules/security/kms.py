@@ -9,6 +9,10 @@ from modules.config import Environment
 from modules.core import iam
 from modules.core.naming import partition
 
+# The longest window KMS allows: a key deletion scheduled by mistake can be cancelled for 30 days,
+# and a key holding logs, data or state is never worth a shorter one.
+KEY_DELETION_WINDOW_DAYS = 30
+
 
 @dataclass(frozen=True)
 class EnvironmentKeyProps:
@@ -18,7 +22,7 @@ class EnvironmentKeyProps:
     log_group_prefix: str  # "/<project>/<env>": every log group of the environment starts with it
     region: str
     account_id: str
-    deletion_window_days: int = 30  # the longest window: a scheduled deletion can still be cancelled
+    deletion_window_days: int  # days a scheduled deletion waits, and can still be cancelled
 
     @classmethod
     def of(cls, env: Environment) -> EnvironmentKeyProps:
@@ -27,6 +31,7 @@ class EnvironmentKeyProps:
             log_group_prefix=env.log_group_prefix,
             region=env.region,
             account_id=env.account_id,
+            deletion_window_days=KEY_DELETION_WINDOW_DAYS,
         )
 
     @property

@@ -11,10 +11,20 @@ from dataclasses import dataclass
 from modules.cdk import Construct, LocalBackend, TerraformOutput, TerraformStack, aws
 from modules.config import ProjectConfig, default_tags
 from modules.core import iam, naming
-from modules.data import PrivateBucket, PrivateBucketProps, server_access_log_delivery
+from modules.data import (
+    ABORT_INCOMPLETE_UPLOAD_DAYS,
+    PrivateBucket,
+    PrivateBucketProps,
+    server_access_log_delivery,
+)
+from modules.security import KEY_DELETION_WINDOW_DAYS
 from modules.stacks.providers import aws_provider, s3_backend
 
 BOOTSTRAP_STACK = "bootstrap"
+# An access log object is never rewritten: a noncurrent version appears only when a log is deleted
+# (by the expiry rule or by hand). A month to recover a deleted log is enough to investigate, and
+# keeps a deliberate deletion of the audit trail undoable for as long.
+ACCESS_LOG_NONCURRENT_VERSION_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -60,7 +70,7 @@ class StateStore(Construct):
             "state-key",
             description=f"Terraform state: {props.bucket_name}",
             enable_key_rotation=True,
-            deletion_window_in_days=30,
+            deletion_window_in_days=KEY_DELETION_WINDOW_DAYS,
             policy=iam.document(
                 {
                     "Sid": "AccountAdministersKey",
@@ -83,7 +93,8 @@ class StateStore(Construct):
                 # S3 log delivery writes only to SSE-S3 buckets, never SSE-KMS.
                 kms_key_arn=None,
                 expiration_days=props.access_log_days,
-                noncurrent_version_days=30,
+                noncurrent_version_days=ACCESS_LOG_NONCURRENT_VERSION_DAYS,
+                abort_incomplete_upload_days=ABORT_INCOMPLETE_UPLOAD_DAYS,
                 policy_statements=(
                     server_access_log_delivery(
                         naming.s3_bucket_arn(props.partition, props.bucket_name),
@@ -91,6 +102,10 @@ class StateStore(Construct):
                         naming.s3_bucket_arn(props.partition, props.access_log_bucket_name),
                     ),
                 ),
+                access_log_bucket=None,  # a log bucket does not log itself
+                access_log_prefix="",
+                prevent_destroy=False,
+                tags={},
             ),
         )
         bucket = PrivateBucket(
@@ -101,12 +116,16 @@ class StateStore(Construct):
                 partition=props.partition,
                 kms_key_arn=key.arn,
                 noncurrent_version_days=props.noncurrent_version_days,
+                expiration_days=None,  # current state never expires
+                abort_incomplete_upload_days=ABORT_INCOMPLETE_UPLOAD_DAYS,
+                policy_statements=(),
                 # Through the log bucket's policy: logging is switched on only once S3 log
                 # delivery may write there (PutBucketLogging can refuse a target without it).
                 access_log_bucket=access_logs.policy.bucket,
                 access_log_prefix="state-bucket/",
                 # Losing this bucket loses every environment's state: Terraform refuses to destroy it.
                 prevent_destroy=True,
+                tags={},
             ),
         )
 
