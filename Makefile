@@ -8,7 +8,7 @@ CHECKOV_VENV ?= .venv-checkov
 CHECKOV_VERSION := 3.3.30
 SLOW_TIERS := validate or policy or emulator
 
-.PHONY: install synth test test-unit validate policy emulator bench fmt lint clean
+.PHONY: install synth test test-unit validate policy emulator bench docs fmt lint clean
 
 install: $(VENV)/.installed
 
@@ -43,6 +43,10 @@ emulator: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(PY) tools/bench.py
+
+# README.md's config reference (from the schema) and layout (from the package docstrings).
+docs: $(VENV)/.installed
+	$(PY) main.py docs
 
 fmt: $(VENV)/.installed
 	$(PY) -m ruff format main.py modules synth_tests tools

@@ -3,6 +3,7 @@
 
     python main.py synth [--env NAME]... [--config DIR] [--out DIR]
     python main.py validate [--out DIR]
+    python main.py docs [--check]
 
 Exit status: 0 success, 2 bad input (config or arguments), 1 anything else.
 Nothing heavy is imported before the input is known to be good: the config is checked without
@@ -41,6 +42,8 @@ def _parser() -> argparse.ArgumentParser:
     synth.add_argument("--out", type=Path, default=DEFAULT_OUT, metavar="DIR")
     validate = commands.add_parser("validate", help="terraform init -backend=false + validate on every stack")
     validate.add_argument("--out", type=Path, default=DEFAULT_OUT, metavar="DIR")
+    docs = commands.add_parser("docs", help="render README.md's config reference and layout from the code")
+    docs.add_argument("--check", action="store_true", help="change nothing; exit 1 if README.md is stale")
     return parser
 
 
@@ -101,6 +104,16 @@ def validate(args: argparse.Namespace) -> int:
     return 0 if results and all(r.ok for r in results.values()) else 1
 
 
+def docs(args: argparse.Namespace) -> int:
+    """Render README.md's generated blocks (`make docs`); with --check only report whether they are stale."""
+    from modules.config.reference import README, update_readme
+
+    stale = update_readme(README, write=not args.check)
+    state = ("stale: run `make docs`" if args.check else "updated") if stale else "up to date"
+    print(f"{_shown(README)}: {state}", file=sys.stderr if stale and args.check else sys.stdout)
+    return 1 if stale and args.check else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         args = parse_args(sys.argv[1:] if argv is None else argv)
@@ -109,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     if args.command == "validate":
         return validate(args)
+    if args.command == "docs":
+        return docs(args)
     return synth(args)
 
 

@@ -1,2 +1,4 @@
-"""Helpers with no cloud resources of their own: naming, IAM documents, subnet arithmetic, the synth
-stamp and the terraform CLI. Standard library only: every other package may import these."""
+"""Helpers without cloud resources: naming, IAM documents, subnet arithmetic, synth stamp, terraform CLI.
+
+Standard library only: every other package may import these.
+"""
