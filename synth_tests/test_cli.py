@@ -47,6 +47,8 @@ def test_bad_config_exits_2_with_one_line_per_problem_and_leaves_output_alone(
     assert lines == [
         "environments/dev.toml: network.az_count: Input should be greater than or equal to 2 (got 1)",
         "environments/stg.toml: network.colour: unknown key",
+        "environments/stg.toml: network.cidr: 10.10.0.0/17 overlaps 10.10.0.0/16 of environment 'dev' "
+        "(environments/dev.toml)",
     ]
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import Field, StringConstraints
 
+from modules.config.rules import rule
 from modules.config.types import Strict
 
 
@@ -44,10 +45,9 @@ class ClusterConfig(Strict):
     instance_volume_gb: int = Field(default=30, ge=30, le=16384)
     """`compute = "ec2"` only: size of each instance's encrypted gp3 root volume (GiB)."""
 
-    @model_validator(mode="after")
-    def _instances(self) -> ClusterConfig:
+    @rule("instance_min", "instance_max")
+    def _instances(self) -> None:
         if self.instance_min > self.instance_max:
             raise ValueError(
                 f"instance_min ({self.instance_min}) is above instance_max ({self.instance_max})"
             )
-        return self

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from ipaddress import IPv4Network, IPv6Network
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator
 
+from modules.config.rules import rule
 from modules.config.types import CertificateArn, HostedZoneId, HostName, Strict
 
 
@@ -52,10 +53,9 @@ class DomainConfig(Strict):
     certificate_arn: CertificateArn | None = None
     """An existing ACM certificate to use instead of requesting one."""
 
-    @model_validator(mode="after")
-    def _certificate_source(self) -> DomainConfig:
+    @rule("hosted_zone_id", "certificate_arn")
+    def _certificate_source(self) -> None:
         if self.hosted_zone_id is None and self.certificate_arn is None:
             raise ValueError(
                 "set hosted_zone_id (a DNS-validated certificate is requested) or certificate_arn"
             )
-        return self

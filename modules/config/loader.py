@@ -7,17 +7,22 @@ runtime starts. Loading collects every problem across all files and raises one `
 from __future__ import annotations
 
 import copy
+import re
 import tomllib
+from ipaddress import IPv4Network
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
+from modules.config.edge import DomainConfig, EdgeConfig
 from modules.config.environment import Environment, EnvironmentConfig, Platform
-from modules.config.errors import ConfigError, ConfigProblem, problems_of
+from modules.config.errors import SLUG_WORDS, ConfigError, ConfigProblem, labelled, problems_of
+from modules.config.network import parse_vpc_cidr
 from modules.config.profiles import DEFAULT_PROFILE, PROFILES
 from modules.config.project import PROJECT_FILE, ProjectConfig
-from modules.config.services import service_rules
+from modules.config.services import ServiceConfig, service_rules
 from modules.config.types import Slug, Strict
 
 RESERVED_STACK_NAMES = frozenset({"bootstrap", "project"})
@@ -47,28 +52,93 @@ def _with_profile(raw: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def _cross_file_problems(environments: list[Environment]) -> list[ConfigProblem]:
+def _overlaps(
+    shown: str, vpc: IPv4Network, earlier: list[tuple[str, str, IPv4Network]]
+) -> list[ConfigProblem]:
     """Rules between files: environment CIDRs must not overlap (peering and VPN need unique ranges)."""
+    return [
+        ConfigProblem(
+            shown, "network.cidr", f"{vpc} overlaps {other} of environment '{other_name}' ({other_shown})"
+        )
+        for other_name, other_shown, other in earlier
+        if vpc.overlaps(other)
+    ]
+
+
+def _vpc_cidr(merged: dict[str, Any]) -> IPv4Network | None:
+    """The file's VPC CIDR if it parses, whatever else in the file failed (for the overlap rule)."""
+    network = merged.get("network")
+    try:
+        return parse_vpc_cidr(network.get("cidr")) if isinstance(network, dict) else None
+    except ValueError:
+        return None
+
+
+def _valid(model: type[Strict], data: Any) -> Any:
+    try:
+        return model.model_validate(data)
+    except ValidationError:
+        return None
+
+
+def _profile_default(error: ErrorDetails, profile: Any) -> bool:
+    """A key reported missing only because the profile named is not one: it would supply the key."""
+    if error["type"] != "missing" or (isinstance(profile, str) and profile in PROFILES):
+        return False
+    for defaults in PROFILES.values():
+        table: Any = defaults
+        for part in error["loc"]:
+            table = table.get(part) if isinstance(table, dict) and isinstance(part, str) else None
+        if table is not None:
+            return True
+    return False
+
+
+def _environment(
+    shown: str, raw: dict[str, Any]
+) -> tuple[EnvironmentConfig | None, list[ConfigProblem], IPv4Network | None]:
+    """One environment file: its schema problems, then the rules across its services over every
+    service and section that validated; and its VPC CIDR if that parsed."""
+    merged = _with_profile(raw)
+    config: EnvironmentConfig | None = None
     problems: list[ConfigProblem] = []
-    for index, env in enumerate(environments):
-        for earlier in environments[:index]:
-            if env.network.cidr.overlaps(earlier.network.cidr):
-                problems.append(
-                    ConfigProblem(
-                        env.source,
-                        "network.cidr",
-                        f"{env.network.cidr} overlaps {earlier.network.cidr} of environment "
-                        f"'{earlier.name}' ({earlier.source})",
-                    )
-                )
-    return problems
+    try:
+        config = EnvironmentConfig.model_validate(merged)
+        services: list[ServiceConfig | None] = list(config.services)
+        edge, domain, profile = config.edge, config.domain, config.profile
+    except ValidationError as exc:
+        profile = merged.get("profile", DEFAULT_PROFILE)
+        errors = [e for e in exc.errors() if not _profile_default(e, profile)]
+        problems += problems_of(shown, errors, EnvironmentConfig, merged)
+        entries = merged.get("services", [])
+        services = [_valid(ServiceConfig, entry) for entry in entries] if isinstance(entries, list) else []
+        edge = _valid(EdgeConfig, merged.get("edge"))
+        domain = _valid(DomainConfig, merged["domain"]) if "domain" in merged else None
+    production = profile == "production" if isinstance(profile, str) and profile in PROFILES else None
+    rules = service_rules(services, edge, domain, production, domain_set="domain" in merged)
+    problems += [ConfigProblem(shown, labelled(key, merged), problem) for key, problem in rules]
+    return (config if not problems else None), problems, _vpc_cidr(merged)
+
+
+def _in_key_order(problems: list[ConfigProblem]) -> list[ConfigProblem]:
+    """Stable: by the top-level key in the schema's order, then by list index (`services[2]`)."""
+    order = list(EnvironmentConfig.model_fields)
+
+    def rank(problem: ConfigProblem) -> tuple[int, int]:
+        match = re.match(r"([^.\[ ]*)(?:\[(\d+)\])?", problem.key)
+        top, index = match.groups() if match else ("", None)
+        return (order.index(top) if top in order else len(order), int(index) if index else -1)
+
+    return sorted(problems, key=rank)
 
 
 def load_platform(config_dir: Path, only: tuple[str, ...] = ()) -> Platform:
     """Read project.toml and every <env>.toml in `config_dir`; raise ConfigError listing all problems.
 
     `only` restricts which environments are returned; every file is still validated, so cross-file
-    rules hold whichever subset is synthesized.
+    rules hold whichever subset is synthesized. Each file is checked as far as it can be: a value
+    that fails its type holds back only the rules that need it, and CIDR overlaps are checked
+    between every file whose `network.cidr` parsed.
     """
     shown_dir = str(config_dir)
     problems: list[ConfigProblem] = []
@@ -80,12 +150,13 @@ def load_platform(config_dir: Path, only: tuple[str, ...] = ()) -> Platform:
         try:
             project = ProjectConfig.model_validate(raw_project)
         except ValidationError as exc:
-            problems += problems_of(project_shown, exc)
+            problems += problems_of(project_shown, exc.errors(), ProjectConfig, raw_project)
 
     env_files = sorted(p for p in config_dir.glob("*.toml") if p.name != PROJECT_FILE)
     if config_dir.is_dir() and not env_files:
         problems.append(ConfigProblem(shown_dir, "(directory)", "no environment files (<env>.toml) found"))
     environments: list[Environment] = []
+    cidrs: list[tuple[str, str, IPv4Network]] = []  # (name, file, CIDR) of every file whose CIDR parsed
     for path in env_files:
         shown = f"{shown_dir}/{path.name}"
         name = path.stem
@@ -94,33 +165,24 @@ def load_platform(config_dir: Path, only: tuple[str, ...] = ()) -> Platform:
             continue
         if not _valid_slug(name):
             problems.append(
-                ConfigProblem(
-                    shown,
-                    "(file name)",
-                    f"environment name '{name}' must be a slug: a-z, 0-9 and '-', 2-20 chars",
-                )
+                ConfigProblem(shown, "(file name)", f"environment name '{name}' must be {SLUG_WORDS}")
             )
             continue
         raw, read_problems = _read_toml(path, shown)
         problems += read_problems
         if raw is None:
             continue
-        try:
-            config = EnvironmentConfig.model_validate(_with_profile(raw))
-        except ValidationError as exc:
-            problems += problems_of(shown, exc)
-            continue
-        rule_problems = service_rules(
-            config.services, config.edge, config.domain, production=config.profile == "production"
-        )
-        problems += [ConfigProblem(shown, key, problem) for key, problem in rule_problems]
-        if project is not None and not rule_problems:
+        config, file_problems, vpc = _environment(shown, raw)
+        if vpc is not None:
+            file_problems += _overlaps(shown, vpc, cidrs)
+            cidrs.append((name, shown, vpc))
+        problems += _in_key_order(file_problems)
+        if config is not None and project is not None and not file_problems:
             environments.append(Environment(name=name, project=project, config=config, source=shown))
 
     unknown = sorted(set(only) - {p.stem for p in env_files})
     for name in unknown:
         problems.append(ConfigProblem(f"{shown_dir}/{name}.toml", "(file)", f"no environment named '{name}'"))
-    problems += _cross_file_problems(environments)
     if problems:
         raise ConfigError(problems)
     assert project is not None

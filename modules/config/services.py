@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from collections.abc import Sequence
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
 from modules.config.edge import DomainConfig, EdgeConfig
+from modules.config.rules import rule
 from modules.config.types import EnvName, HostName, PathPattern, SecretRef, Slug, Strict
 
 # The task sizes Fargate accepts: cpu units -> allowed memory (MiB).
@@ -59,7 +61,8 @@ class ServiceConfig(Strict):
     health_check_path: PathPattern = "/health"
     """Path of the target group's health check, and of the container's own."""
     public: bool = True
-    """Behind the public ALB, or (false) the internal ALB or NLB."""
+    """Behind the public ALB, or (false) the internal ALB or NLB. Unset: true for an http service,
+    false for a tcp one (tcp services are internal)."""
     hosts: list[HostName] = []
     """Host names the listener rule matches; an http service has hosts and/or paths, at most 5
     together, and no two services may claim the same host and path."""
@@ -84,8 +87,16 @@ class ServiceConfig(Strict):
     """Target tracking of the service's task count, when `max_count` is above `min_count` (an inline
     table: `autoscaling = { cpu_percent = 50 }`)."""
 
-    @model_validator(mode="after")
-    def _shape(self) -> ServiceConfig:
+    @model_validator(mode="before")
+    @classmethod
+    def _public_follows_protocol(cls, data: Any) -> Any:
+        """Unset `public`: a tcp service is internal, an http one public."""
+        if isinstance(data, dict) and "public" not in data:
+            return {**data, "public": data.get("protocol") != "tcp"}
+        return data
+
+    @rule("cpu", "memory")
+    def _fargate_size(self) -> None:
         allowed = FARGATE_SIZES.get(self.cpu)
         if allowed is None:
             raise ValueError(f"cpu {self.cpu} is not a Fargate size: use one of {sorted(FARGATE_SIZES)}")
@@ -94,24 +105,36 @@ class ServiceConfig(Strict):
                 f"memory {self.memory} is not valid with cpu {self.cpu}: Fargate allows "
                 f"{allowed[0]}-{allowed[-1]} in steps of {allowed[1] - allowed[0]}"
             )
+
+    @rule("min_count", "desired_count", "max_count")
+    def _counts(self) -> None:
         if not self.min_count <= self.desired_count <= self.max_count:
             raise ValueError(
                 f"counts must satisfy min_count <= desired_count <= max_count "
                 f"(got {self.min_count}, {self.desired_count}, {self.max_count})"
             )
-        if self.protocol == "tcp":
-            if self.public:
-                raise ValueError("protocol tcp is for internal services (public = false) behind an NLB")
-            if self.hosts or self.paths or self.priority is not None:
-                raise ValueError("a tcp service has no hosts, paths or priority")
-        else:
-            if not (self.hosts or self.paths):
-                raise ValueError("an http service needs hosts and/or paths for its listener rule")
-            if self.priority is None:
-                raise ValueError("an http service needs a listener rule priority (1-50000)")
-            if len(self.hosts) + len(self.paths) > 5:
-                raise ValueError("a listener rule takes at most 5 hosts and paths together")
-        return self
+
+    @rule("protocol", "public")
+    def _tcp_is_internal(self) -> None:
+        if self.protocol == "tcp" and self.public:
+            raise ValueError("protocol tcp is for internal services behind the NLB: remove public = true")
+
+    @rule("protocol", "hosts", "paths", "priority")
+    def _tcp_has_no_listener_rule(self) -> None:
+        if self.protocol == "tcp" and (self.hosts or self.paths or self.priority is not None):
+            raise ValueError("a tcp service has no hosts, paths or priority")
+
+    @rule("protocol", "hosts", "paths")
+    def _http_conditions(self) -> None:
+        if self.protocol == "http" and not (self.hosts or self.paths):
+            raise ValueError("an http service needs hosts and/or paths for its listener rule")
+        if self.protocol == "http" and len(self.hosts) + len(self.paths) > 5:
+            raise ValueError("a listener rule takes at most 5 hosts and paths together")
+
+    @rule("protocol", "priority")
+    def _http_priority(self) -> None:
+        if self.protocol == "http" and self.priority is None:
+            raise ValueError("an http service needs a listener rule priority (1-50000)")
 
     @property
     def autoscaled(self) -> bool:
@@ -124,14 +147,25 @@ class ServiceConfig(Strict):
 
 
 def service_rules(
-    services: list[ServiceConfig], edge: EdgeConfig, domain: DomainConfig | None, production: bool
+    services: Sequence[ServiceConfig | None],
+    edge: EdgeConfig | None,
+    domain: DomainConfig | None,
+    production: bool | None,
+    domain_set: bool,
 ) -> list[tuple[str, str]]:
-    """Rules across services: (key path, problem) for each violation."""
+    """Rules across services: (key path, problem) for each violation.
+
+    They run over what validated: None is a service, `[edge]` or profile that did not (its own
+    problems are reported), so only the rules that need it wait. `domain_set`: the file has a
+    `[domain]` table, valid (`domain`) or not.
+    """
     problems: list[tuple[str, str]] = []
     seen_names: dict[str, int] = {}
     claimed: dict[tuple[bool, str, str], str] = {}
     priorities: dict[tuple[bool, int], str] = {}
     for index, service in enumerate(services):
+        if service is None:
+            continue
         where = f"services[{index}]"
         if service.name in seen_names:
             problems.append(
@@ -166,7 +200,7 @@ def service_rules(
                     )
     tcp_ports: dict[int, str] = {}
     for index, service in enumerate(services):
-        if service.protocol == "tcp":
+        if service is not None and service.protocol == "tcp":
             if service.port in tcp_ports:
                 problems.append(
                     (
@@ -175,11 +209,12 @@ def service_rules(
                     )
                 )
             tcp_ports.setdefault(service.port, service.name)
-    public = [s for s in services if s.public]
-    if edge.http_only and production:
+    public = [s for s in services if s is not None and s.public]
+    if edge is not None and edge.http_only and production:
         problems.append(("edge.http_only", "plain HTTP is refused by the production profile"))
-    if public and domain is None and not edge.http_only:
+    if edge is not None and public and not domain_set and not edge.http_only:
         problems.append(("domain", "public services need [domain] for HTTPS, or edge.http_only = true"))
-    if edge.http_only and domain is not None:
+    if edge is not None and edge.http_only and domain_set:
         problems.append(("edge.http_only", "conflicts with [domain]: with a domain the ALB serves HTTPS"))
     return problems
+

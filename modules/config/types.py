@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, ModelWrapValidatorHandler, StringConstraints, model_validator
+
+from modules.config.rules import validate_with_rules
 
 # CloudWatch Logs accepts only these retention periods (days).
 LOG_RETENTION_DAYS = frozenset(
@@ -52,3 +54,9 @@ class Strict(BaseModel):
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True, use_attribute_docstrings=True)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _rules(cls, data: Any, handler: ModelWrapValidatorHandler[Any]) -> Any:
+        """The model's `@rule` checks, also over the fields that validated when others failed."""
+        return validate_with_rules(cls, data, handler)

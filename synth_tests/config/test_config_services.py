@@ -50,17 +50,17 @@ def test_production_profile_defaults(tmp_path: Path) -> None:
     [
         (
             "cpu = 256\nmemory = 4096\n",
-            "services[0]",
+            "services[0] (web)",
             "memory 4096 is not valid with cpu 256: Fargate allows 512-2048",
         ),
-        ("cpu = 300\n", "services[0]", "cpu 300 is not a Fargate size"),
-        ("min_count = 3\nmax_count = 2\n", "services[0]", "min_count <= desired_count <= max_count"),
-        ("desired_count = 5\nmax_count = 4\n", "services[0]", "(got 1, 5, 4)"),
-        ('protocol = "udp"\n', "services[0].protocol", "'http' or 'tcp'"),
-        ('protocol = "tcp"\n', "services[0]", "protocol tcp is for internal services"),
-        ('colour = "red"\n', "services[0].colour", "unknown key"),
-        ('secrets = { DB = "password123" }\n', "services[0].secrets.DB", "String should match pattern"),
-        ('user = "root"\n', "services[0].user", "String should match pattern"),
+        ("cpu = 300\n", "services[0] (web)", "cpu 300 is not a Fargate size"),
+        ("min_count = 3\nmax_count = 2\n", "services[0] (web)", "min_count <= desired_count <= max_count"),
+        ("desired_count = 5\nmax_count = 4\n", "services[0] (web)", "(got 1, 5, 4)"),
+        ('protocol = "udp"\n', "services[0] (web).protocol", "'http' or 'tcp'"),
+        ('protocol = "tcp"\n', "services[0] (web)", "a tcp service has no hosts, paths or priority"),
+        ('colour = "red"\n', "services[0] (web).colour", "unknown key"),
+        ('secrets = { DB = "password123" }\n', "services[0] (web).secrets.DB", "must be a Secrets Manager"),
+        ('user = "root"\n', "services[0] (web).user", "must be a numeric uid or uid:gid"),
     ],
 )
 def test_bad_service_values(tmp_path: Path, service: str, key: str, fragment: str) -> None:
@@ -71,15 +71,15 @@ def test_bad_service_values(tmp_path: Path, service: str, key: str, fragment: st
 @pytest.mark.parametrize("port", [0, 65536])
 def test_port_out_of_range(tmp_path: Path, port: int) -> None:
     (problem,) = problems_of(tmp_path, WEB.replace("8080", str(port)))
-    assert problem.startswith("services[0].port: ")
+    assert problem.startswith("services[0] (web).port: ")
 
 
 def test_duplicate_names_routes_and_priorities(tmp_path: Path) -> None:
     found = problems_of(tmp_path, WEB + WEB)
     assert found == [
-        "services[1].name: 'web' is already services[0]",
-        "services[1].priority: 10 is already used by 'web'",
-        "services[1].hosts: host * path /* is already claimed by 'web'",
+        "services[1] (web).name: 'web' is already services[0]",
+        "services[1] (web).priority: 10 is already used by 'web'",
+        "services[1] (web).hosts: host * path /* is already claimed by 'web'",
     ]
 
 
@@ -91,9 +91,9 @@ def test_same_path_on_the_internal_balancer_is_no_clash(tmp_path: Path) -> None:
 
 def test_http_service_needs_routing_and_priority(tmp_path: Path) -> None:
     (problem,) = problems_of(tmp_path, '[[services]]\nname = "web"\nport = 80\npriority = 1\n')
-    assert problem == "services[0]: an http service needs hosts and/or paths for its listener rule"
+    assert problem == "services[0] (web): an http service needs hosts and/or paths for its listener rule"
     (problem,) = problems_of(tmp_path, '[[services]]\nname = "web"\nport = 80\npaths = ["/"]\n')
-    assert problem == "services[0]: an http service needs a listener rule priority (1-50000)"
+    assert problem == "services[0] (web): an http service needs a listener rule priority (1-50000)"
 
 
 def test_http_only_is_refused_by_the_production_profile(tmp_path: Path) -> None:
@@ -117,7 +117,7 @@ def test_domain_rules(tmp_path: Path) -> None:
     zone = '[domain]\nname = "example.com"\nhosted_zone_id = "Z0123456789ABC"\n'
     foreign = WEB.replace('paths = ["/*"]', 'hosts = ["www.example.org"]')
     assert problems_of(tmp_path, foreign, head=zone) == [
-        "services[0].hosts: www.example.org is not example.com or one label below it (the certificate's names)"
+        "services[0] (web).hosts: www.example.org is not example.com or one label below it (the certificate's names)"
     ]
     assert problems_of(tmp_path, WEB, head=zone + HTTP_ONLY.replace("[edge]\n", "[edge]\n")) != []
 
@@ -138,7 +138,7 @@ def test_bad_services_exit_2_through_the_cli(tmp_path: Path) -> None:
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert (
         result.stderr.splitlines()[0]
-        == "environments/dev.toml: services[1].name: 'web' is already services[0]"
+        == "environments/dev.toml: services[1] (web).name: 'web' is already services[0]"
     )
     assert not out.exists()
 
@@ -147,21 +147,21 @@ def test_hosts_must_be_covered_by_the_certificate(tmp_path: Path) -> None:
     zone = '[domain]\nname = "example.com"\nhosted_zone_id = "Z0123456789ABC"\n'
     deep = WEB.replace('paths = ["/*"]', 'hosts = ["a.b.example.com"]')
     assert problems_of(tmp_path, deep, head=zone) == [
-        "services[0].hosts: a.b.example.com is not example.com or one label below it (the certificate's names)"
+        "services[0] (web).hosts: a.b.example.com is not example.com or one label below it (the certificate's names)"
     ]
 
 
 def test_listener_rule_condition_limit(tmp_path: Path) -> None:
     many = WEB.replace('paths = ["/*"]', 'paths = ["/a", "/b", "/c", "/d", "/e", "/f"]')
     assert problems_of(tmp_path, many) == [
-        "services[0]: a listener rule takes at most 5 hosts and paths together"
+        "services[0] (web): a listener rule takes at most 5 hosts and paths together"
     ]
 
 
 def test_tcp_services_need_distinct_ports(tmp_path: Path) -> None:
     tcp = '[[services]]\nname = "{}"\nport = 7000\nprotocol = "tcp"\npublic = false\n'
     assert problems_of(tmp_path, tcp.format("ledger") + tcp.format("queue"), head="") == [
-        "services[1].port: 7000 is already the NLB listener of 'ledger'"
+        "services[1] (queue).port: 7000 is already the NLB listener of 'ledger'"
     ]
 
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from modules.core.cidr import allocate
+from modules.core.cidr import allocate, default_prefixes, fits, largest_vpc_prefix
 
 
 def test_default_layout_for_a_16() -> None:
@@ -57,3 +57,32 @@ def test_placed_subnets_are_inside_aligned_and_disjoint(
     for i, a in enumerate(subnets):
         for b in subnets[i + 1 :]:
             assert not a.overlaps(b)
+
+
+@pytest.mark.parametrize("prefix", range(16, 25))
+@pytest.mark.parametrize("zones", range(2, 7))
+def test_default_prefixes_are_20_and_24_where_they_fit_and_never_below_27(prefix: int, zones: int) -> None:
+    vpc = IPv4Network(f"10.0.0.0/{prefix}")
+    private, public = default_prefixes(vpc, zones)
+    if fits(vpc, zones, 20, 24):
+        assert (private, public) == (20, 24)
+    assert max(private, public) <= 27
+    if prefix <= largest_vpc_prefix(zones):
+        allocate(vpc, zones, private, public)
+    else:  # only a /24 with 5 or 6 zones
+        assert (prefix, zones) in {(24, 5), (24, 6)}
+        with pytest.raises(ValueError, match="need"):
+            allocate(vpc, zones, private, public)
+
+
+def test_default_prefixes_take_the_largest_private_subnets_that_leave_room() -> None:
+    # /19 with 2 zones: a /20 pair fills the CIDR; /21 private leaves room for the usual /24 public.
+    assert default_prefixes(IPv4Network("10.0.0.0/19"), 2) == (21, 24)
+    assert default_prefixes(IPv4Network("10.0.0.0/24"), 2) == (26, 26)
+    # a given size is kept, the other fits beside it
+    assert default_prefixes(IPv4Network("10.0.0.0/19"), 2, private_prefix=22) == (22, 24)
+    assert default_prefixes(IPv4Network("10.0.0.0/19"), 2, public_prefix=22) == (21, 22)
+
+
+def test_largest_vpc_prefix_for_the_smallest_default_subnets() -> None:
+    assert [largest_vpc_prefix(zones) for zones in range(2, 7)] == [25, 24, 24, 23, 23]
