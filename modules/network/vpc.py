@@ -8,6 +8,7 @@ from ipaddress import IPv4Network
 from modules.cdk import Construct, aws
 from modules.config import Environment, NatMode
 from modules.core import iam
+from modules.core.naming import partition
 from modules.network.security_group import security_group, tcp_rule
 
 
@@ -241,14 +242,19 @@ class Network(Construct):
                 {
                     "Sid": "WriteFlowLogs",
                     "Effect": "Allow",
-                    "Action": [
-                        "logs:CreateLogStream",
-                        "logs:DescribeLogGroups",
-                        "logs:DescribeLogStreams",
-                        "logs:PutLogEvents",
-                    ],
+                    "Action": ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
                     "Resource": [log_group.arn, f"{log_group.arn}:*"],
-                }
+                },
+                {
+                    # DescribeLogGroups is in the role policy AWS documents for flow logs, but AWS
+                    # authorizes it against the account-level arn:...:log-group::log-stream:, never
+                    # a group's ARN: granted on the group it matched nothing. Every log group of
+                    # this account and region covers it (as for the ECS exec audit log).
+                    "Sid": "FlowLogsFindLogGroup",
+                    "Effect": "Allow",
+                    "Action": "logs:DescribeLogGroups",
+                    "Resource": f"arn:{partition(props.region)}:logs:{props.region}:{props.account_id}:log-group:*",
+                },
             ),
         )
         aws.flow_log.FlowLog(

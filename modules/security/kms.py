@@ -61,12 +61,17 @@ class EnvironmentKey(Construct):
             },
             {
                 # Scoped by encryption context so only this environment's log groups can use it.
+                # No kms:DescribeKey: it carries no encryption context, so under this condition it
+                # was never allowed (dropping it changes no permission). CloudWatch Logs encrypts a
+                # group's data with the calls below; the key checks it makes when a key is
+                # associated run on the caller's behalf (kms:ViaService, see the CloudWatch Logs
+                # guide "Encrypt log data in CloudWatch Logs using AWS KMS"), which
+                # AccountAdministersKey leaves to the caller's IAM policy.
                 "Sid": "CloudWatchLogsUsesKey",
                 "Effect": "Allow",
                 "Principal": {"Service": f"logs.{props.region}.amazonaws.com"},
                 "Action": [
                     "kms:Decrypt",
-                    "kms:DescribeKey",
                     "kms:Encrypt",
                     "kms:GenerateDataKey*",
                     "kms:ReEncrypt*",

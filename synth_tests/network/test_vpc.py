@@ -132,9 +132,16 @@ def test_flow_logs_go_to_an_encrypted_group_through_a_scoped_role(tmp_path: Path
     assert trust["Statement"][0]["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}
     assert trust["Statement"][0]["Condition"] == {"StringEquals": {"aws:SourceAccount": "111111111111"}}
     permissions = json.loads(only(stack, "aws_iam_role_policy")["policy"])
-    (statement,) = permissions["Statement"]
-    assert "*" not in json.dumps(statement["Resource"]).replace(":*", "")
-    assert all(action.startswith("logs:") for action in statement["Action"])
+    write, find = permissions["Statement"]
+    assert write["Resource"] == [
+        f"${{aws_cloudwatch_log_group.{group_key}.arn}}",
+        f"${{aws_cloudwatch_log_group.{group_key}.arn}}:*",
+    ]
+    assert all(action.startswith("logs:") for action in write["Action"])
+    # DescribeLogGroups is authorized against the account-level ARN, never the group's.
+    assert "logs:DescribeLogGroups" not in write["Action"]
+    assert find["Action"] == "logs:DescribeLogGroups"
+    assert find["Resource"] == "arn:aws:logs:eu-west-1:111111111111:log-group:*"
 
 
 def test_gateway_endpoints_attach_to_private_route_tables_only(tmp_path: Path) -> None:
