@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import AfterValidator, Field, StringConstraints, model_validator
 
 from modules.config.edge import DomainConfig, EdgeConfig
 from modules.config.rules import rule
 from modules.config.types import EnvName, HostName, PathPattern, SecretRef, Slug, Strict
+from modules.config.uses import Use, check_use, parse_use
 
 # The task sizes Fargate accepts: cpu units -> allowed memory (MiB).
 FARGATE_SIZES: dict[int, tuple[int, ...]] = {
@@ -86,6 +87,9 @@ class ServiceConfig(Strict):
     autoscaling: AutoscalingConfig = AutoscalingConfig()
     """Target tracking of the service's task count, when `max_count` is above `min_count` (an inline
     table: `autoscaling = { cpu_percent = 50 }`)."""
+    uses: list[Annotated[str, AfterValidator(check_use)]] = []
+    """What the service needs, one `kind:name[:option]` string each; exactly those network paths
+    and grants are opened. Today: `service:<name>` lets its tasks call an internal service."""
 
     @model_validator(mode="before")
     @classmethod
@@ -135,6 +139,15 @@ class ServiceConfig(Strict):
     def _http_priority(self) -> None:
         if self.protocol == "http" and self.priority is None:
             raise ValueError("an http service needs a listener rule priority (1-50000)")
+
+    @property
+    def parsed_uses(self) -> tuple[Use, ...]:
+        return tuple(parse_use(text) for text in self.uses)
+
+    @property
+    def called_services(self) -> tuple[str, ...]:
+        """Names of the internal services this service calls (its `service:` uses)."""
+        return tuple(use.name for use in self.parsed_uses if use.kind == "service")
 
     @property
     def autoscaled(self) -> bool:
@@ -216,5 +229,32 @@ def service_rules(
         problems.append(("domain", "public services need [domain] for HTTPS, or edge.http_only = true"))
     if edge is not None and edge.http_only and domain_set:
         problems.append(("edge.http_only", "conflicts with [domain]: with a domain the ALB serves HTTPS"))
+    complete = [s for s in services if s is not None]
+    if len(complete) == len(services):  # `uses` names other services: it waits until all validated
+        problems += uses_rules(complete)
     return problems
 
+
+def uses_rules(services: list[ServiceConfig]) -> list[tuple[str, str]]:
+    """Rules of `uses` that need the other services: (key path, problem) for each violation."""
+    problems: list[tuple[str, str]] = []
+    by_name = {s.name: s for s in services}
+    for index, service in enumerate(services):
+        seen: set[Use] = set()
+        for position, use in enumerate(service.parsed_uses):
+            where = f"services[{index}].uses[{position}]"
+            if use in seen:
+                problems.append((where, f"{use} is listed twice"))
+            seen.add(use)
+            if use.kind == "service":
+                callee = by_name.get(use.name)
+                if callee is None:
+                    known = ", ".join(sorted(n for n, s in by_name.items() if not s.public)) or "none"
+                    problems.append((where, f"no service named '{use.name}' (internal services: {known})"))
+                elif callee.name == service.name:
+                    problems.append((where, "a service does not need to declare that it calls itself"))
+                elif callee.public:
+                    problems.append(
+                        (where, f"'{use.name}' is public: call it at its public address, not through uses")
+                    )
+    return problems

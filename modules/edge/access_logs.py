@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from modules.cdk import Construct
+from modules.config import Environment
 from modules.core import naming
 from modules.data import ABORT_INCOMPLETE_UPLOAD_DAYS, PrivateBucket, PrivateBucketProps
 
@@ -92,6 +93,18 @@ class LoadBalancerLogsProps:
     retention_days: int  # log objects expire after this many days
     prefixes: tuple[str, ...]  # the load balancers' log prefixes ELB may write under
 
+    @classmethod
+    def of(cls, env: Environment, prefixes: tuple[str, ...]) -> LoadBalancerLogsProps:
+        """The environment's one access-log bucket, for the ALBs whose log prefixes are given."""
+        return cls(
+            bucket_name=access_log_bucket_name(env.prefix, "alb-logs", env.account_id, env.region),
+            region=env.region,
+            account_id=env.account_id,
+            partition=naming.partition(env.region),
+            retention_days=env.config.edge.access_log_days,
+            prefixes=prefixes,
+        )
+
 
 class LoadBalancerLogs(Construct):
     """A `PrivateBucket` (SSE-S3: ALB log delivery does not support SSE-KMS) whose policy lets ELB
@@ -99,7 +112,7 @@ class LoadBalancerLogs(Construct):
 
     Exposes `bucket_name`: a reference through the bucket policy resource, so a load balancer
     that names it is created after the policy and its first apply works; `bucket_arn`; and
-    `policy` (the `aws_s3_bucket_policy`) for an explicit `depends_on`.
+    `policy` (the `aws_s3_bucket_policy`).
     """
 
     def __init__(self, scope: Construct, id: str, props: LoadBalancerLogsProps) -> None:

@@ -1,8 +1,8 @@
 """The edge: the internet-facing ALB in front of the public services, its certificate and DNS.
 
 HTTPS with an ACM certificate (or plain HTTP in the explicit `edge.http_only` mode), one listener
-rule per public service, access logs to the shared load balancer log bucket. Security groups are
-made elsewhere (security_groups.py) and passed in by id.
+rule per public service, access logs to the environment's load balancer log bucket. It owns its
+security group, open to the configured client CIDRs on its listener ports.
 """
 
 from __future__ import annotations
@@ -13,14 +13,7 @@ from typing import Any
 
 from modules.cdk import Construct, TerraformResourceLifecycle, aws
 from modules.config import DomainConfig, Environment, ServiceConfig
-from modules.core import naming
-from modules.edge.access_logs import (
-    INTERNAL_ALB_LOG_PREFIX,
-    PUBLIC_ALB_LOG_PREFIX,
-    LoadBalancerLogs,
-    LoadBalancerLogsProps,
-    access_log_bucket_name,
-)
+from modules.edge.access_logs import PUBLIC_ALB_LOG_PREFIX
 from modules.edge.shared import (
     TLS_POLICY,
     application_load_balancer,
@@ -30,6 +23,7 @@ from modules.edge.shared import (
     listener_rule,
     public_http_services,
 )
+from modules.network import cidr_label, security_group, tcp_rule
 
 
 @dataclass(frozen=True)
@@ -39,38 +33,34 @@ class PublicLoadBalancerProps:
     name: str  # "<project>-<env>", prefixes every resource name
     vpc_id: str
     public_subnet_ids: tuple[str, ...]  # one per zone, at least two
-    security_group_id: str  # the public ALB's group (security_groups.py)
+    ingress_ipv4: tuple[str, ...]  # clients that may reach the listeners
+    ingress_ipv6: tuple[str, ...]
     services: tuple[ServiceConfig, ...]  # public HTTP services only
     domain: DomainConfig | None  # None only with http_only
     http_only: bool  # plain HTTP on :80, no certificate (refused for prod by the schema)
     deletion_protection: bool
     idle_timeout_seconds: int
     deregistration_delay_seconds: int
-    access_log_days: int
-    region: str
-    account_id: str
-    partition: str  # "aws", "aws-cn", "aws-us-gov"
+    access_log_bucket: str  # LoadBalancerLogs.bucket_name: a reference through its bucket policy
 
     @classmethod
     def of(
-        cls, env: Environment, *, vpc_id: str, public_subnet_ids: Iterable[str], security_group_id: str
+        cls, env: Environment, *, vpc_id: str, public_subnet_ids: Iterable[str], access_log_bucket: str
     ) -> PublicLoadBalancerProps:
         edge = env.config.edge
         return cls(
             name=env.prefix,
             vpc_id=vpc_id,
             public_subnet_ids=tuple(public_subnet_ids),
-            security_group_id=security_group_id,
+            ingress_ipv4=tuple(edge.ingress_ipv4),
+            ingress_ipv6=tuple(edge.ingress_ipv6),
             services=public_http_services(env.services),
             domain=env.config.domain,
             http_only=edge.http_only,
             deletion_protection=edge.deletion_protection,
             idle_timeout_seconds=edge.idle_timeout_seconds,
             deregistration_delay_seconds=edge.deregistration_delay_seconds,
-            access_log_days=edge.access_log_days,
-            region=env.region,
-            account_id=env.account_id,
-            partition=naming.partition(env.region),
+            access_log_bucket=access_log_bucket,
         )
 
 
@@ -86,7 +76,7 @@ class PublicLoadBalancer(Construct):
     timeout and deregistration delay come from config.
 
     Exposes `arn`, `arn_suffix`, `dns_name`, `zone_id`, `listener_arn` (the serving listener),
-    `certificate_arn` (None in http_only mode), `access_log_bucket`, and by service name
+    `certificate_arn` (None in http_only mode), `security_group_id`, and by service name
     `target_group_arns`, `target_group_arn_suffixes` and `listener_rules` (the rule resources: an
     ECS service must `depends_on` its rule, or ECS refuses a target group with no load balancer).
     """
@@ -95,30 +85,17 @@ class PublicLoadBalancer(Construct):
         super().__init__(scope, id)
         if props.domain is None and not props.http_only:
             raise ValueError("a public load balancer needs a domain for HTTPS, or http_only")
-        logs = LoadBalancerLogs(
-            self,
-            "access-logs",
-            LoadBalancerLogsProps(
-                bucket_name=access_log_bucket_name(props.name, "alb-logs", props.account_id, props.region),
-                region=props.region,
-                account_id=props.account_id,
-                partition=props.partition,
-                retention_days=props.access_log_days,
-                # The internal ALB logs into this bucket too when the environment has both.
-                prefixes=(PUBLIC_ALB_LOG_PREFIX, INTERNAL_ALB_LOG_PREFIX),
-            ),
-        )
+        self.security_group_id: str = self._security_group(props)
         lb = application_load_balancer(
             self,
             name=lb_name(props.name, "public"),
             internal=False,
             subnet_ids=props.public_subnet_ids,
-            security_group_id=props.security_group_id,
+            security_group_id=self.security_group_id,
             deletion_protection=props.deletion_protection,
             idle_timeout_seconds=props.idle_timeout_seconds,
-            log_bucket=logs.bucket_name,
+            log_bucket=props.access_log_bucket,
             log_prefix=PUBLIC_ALB_LOG_PREFIX,
-            log_bucket_policy=logs.policy,
         )
 
         lst = aws.lb_listener
@@ -172,10 +149,11 @@ class PublicLoadBalancer(Construct):
         if props.domain is not None and props.domain.hosted_zone_id is not None:
             hosts = sorted({host for s in props.services for host in s.hosts})
             for host in hosts:
-                # The host itself is the construct ID: unique, stable, and "." never clashes.
+                # The host is the construct ID: unique and stable. "*" would vanish from the
+                # Terraform name ("*.example.com" and "example.com" would clash), so it is spelled out.
                 aws.route53_record.Route53Record(
                     self,
-                    f"alias-{host}",
+                    f"alias-{host.replace('*', 'wildcard')}",
                     zone_id=props.domain.hosted_zone_id,
                     name=host,
                     type="A",
@@ -189,9 +167,32 @@ class PublicLoadBalancer(Construct):
         self.dns_name: str = lb.dns_name
         self.zone_id: str = lb.zone_id
         self.listener_arn: str = listener.arn
-        self.access_log_bucket: str = logs.bucket_name
         self.target_group_arns: dict[str, str] = {name: g.arn for name, g in groups.items()}
         self.target_group_arn_suffixes: dict[str, str] = {name: g.arn_suffix for name, g in groups.items()}
+
+    def _security_group(self, props: PublicLoadBalancerProps) -> str:
+        """The ALB's group: its listener ports open to the configured client CIDRs, nothing else in."""
+        group_id = security_group(
+            self,
+            "security-group",
+            name=f"{props.name}-public-alb",
+            description=f"Public ALB ({props.name})",
+            vpc_id=props.vpc_id,
+        )
+        ports = ((80, "HTTP"),) if props.http_only else ((443, "HTTPS"), (80, "HTTP (redirected to HTTPS)"))
+        for port, purpose in ports:
+            for cidr in (*props.ingress_ipv4, *props.ingress_ipv6):
+                family = "cidr_ipv6" if ":" in cidr else "cidr_ipv4"
+                tcp_rule(
+                    self,
+                    f"{port}-from-{cidr_label(cidr)}",
+                    direction="ingress",
+                    group_id=group_id,
+                    port=port,
+                    description=f"{purpose} from {cidr}",
+                    **{family: cidr},
+                )
+        return group_id
 
     def _certificate(self, name: str, domain: DomainConfig) -> str:
         """The given certificate ARN, or a DNS-validated ACM certificate for the domain and its wildcard."""

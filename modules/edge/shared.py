@@ -107,9 +107,13 @@ def application_load_balancer(
     idle_timeout_seconds: int,
     log_bucket: str,
     log_prefix: str,
-    log_bucket_policy: Any | None,
 ) -> Any:
-    """The `aws_lb` (ID "alb") every ALB here shares: invalid headers dropped, access logs on."""
+    """The `aws_lb` (ID "alb") every ALB here shares: invalid headers dropped, access logs on.
+
+    `log_bucket` must be `LoadBalancerLogs.bucket_name`, a reference through the bucket policy:
+    ELB checks that it may write to the bucket when logging is switched on, so the load balancer
+    must be created after the policy, or the first apply fails with "Access Denied for bucket".
+    """
     return aws.lb.Lb(
         scope,
         "alb",
@@ -123,8 +127,5 @@ def application_load_balancer(
         enable_deletion_protection=deletion_protection,
         idle_timeout=idle_timeout_seconds,
         access_logs=aws.lb.LbAccessLogs(bucket=log_bucket, enabled=True, prefix=log_prefix),
-        # ELB checks that it may write to the bucket when logging is switched on: without the
-        # policy in place first, the first apply fails with "Access Denied for bucket".
-        depends_on=[log_bucket_policy] if log_bucket_policy is not None else None,
         tags={"Name": name},
     )

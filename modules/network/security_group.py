@@ -6,6 +6,7 @@ and one peer, with a description, so adding a peer adds a rule without rewriting
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from modules.cdk import Construct, aws
@@ -49,3 +50,42 @@ def tcp_rule(
         cidr_ipv6=cidr_ipv6,
         referenced_security_group_id=peer_group_id,
     )
+
+
+def allow_tcp(
+    scope: Construct, id: str, *, group_id: str, name: str, peer_group_id: str, peer_name: str, port: int
+) -> None:
+    """Let the peer group reach this group on one TCP port: this group's ingress from the peer and
+    the peer's egress to this group, both created in `scope` as "<id>-ingress" and "<id>-egress".
+
+    Both rules live with the side being reached, so a resource that admits a peer owns the whole
+    path and the peer's construct never learns who it talks to. `name` and `peer_name` are what
+    the rule descriptions call the two sides.
+    """
+    tcp_rule(
+        scope,
+        f"{id}-ingress",
+        direction="ingress",
+        group_id=group_id,
+        port=port,
+        description=f"From {peer_name} on {port}",
+        peer_group_id=peer_group_id,
+    )
+    tcp_rule(
+        scope,
+        f"{id}-egress",
+        direction="egress",
+        group_id=peer_group_id,
+        port=port,
+        description=f"To {name} on {port}",
+        peer_group_id=group_id,
+    )
+
+
+def cidr_label(cidr: str) -> str:
+    """A construct-ID spelling of a CIDR: "0.0.0.0/0" -> "ipv4-any", "::/0" -> "ipv6-any",
+    "10.0.0.0/8" -> "ipv4-10-0-0-0-8"."""
+    family = "ipv6" if ":" in cidr else "ipv4"
+    if cidr in ("0.0.0.0/0", "::/0"):
+        return f"{family}-any"
+    return f"{family}-" + "-".join(part for part in re.split(r"[^0-9A-Fa-f]+", cidr) if part)

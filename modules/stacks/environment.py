@@ -8,11 +8,12 @@ from modules.config import Environment
 from modules.edge import (
     InternalLoadBalancers,
     InternalLoadBalancersProps,
+    LoadBalancerLogs,
+    LoadBalancerLogsProps,
     PublicLoadBalancer,
     PublicLoadBalancerProps,
-    ServiceSecurityGroups,
-    ServiceSecurityGroupsProps,
 )
+from modules.edge.access_logs import INTERNAL_ALB_LOG_PREFIX, PUBLIC_ALB_LOG_PREFIX
 from modules.network import Network, NetworkProps
 from modules.security import EnvironmentKey, EnvironmentKeyProps
 from modules.stacks.providers import aws_provider, s3_backend
@@ -52,17 +53,25 @@ class EnvironmentStack(TerraformStack):
             self._services(env, key, network)
 
     def _services(self, env: Environment, key: EnvironmentKey, network: Network) -> None:
-        """ECR, the ECS cluster, security groups, load balancers and one ECS service per `[[services]]`."""
-        groups = ServiceSecurityGroups(
-            self, "security-groups", ServiceSecurityGroupsProps.of(env, vpc_id=network.vpc_id)
-        )
+        """ECR, the ECS cluster, load balancers and one ECS service per `[[services]]`, then the
+        network paths between them: each load balancer to its services, each caller to the
+        internal services it `uses`."""
+        services = env.services
         repositories = Repositories(self, "repositories", RepositoriesProps.of(env, key.arn))
         cluster = Cluster(
             self, "cluster", ClusterProps.of(env, key.arn, network.vpc_id, network.private_subnet_ids)
         )
 
+        public_http = any(s.public for s in services)
+        internal_http = any(not s.public and s.protocol == "http" for s in services)
+        log_prefixes = (PUBLIC_ALB_LOG_PREFIX,) * public_http + (INTERNAL_ALB_LOG_PREFIX,) * internal_http
+        logs = None
+        if log_prefixes:
+            logs = LoadBalancerLogs(self, "lb-access-logs", LoadBalancerLogsProps.of(env, log_prefixes))
+
         public = None
-        if groups.public_alb_id is not None:
+        if public_http:
+            assert logs is not None
             public = PublicLoadBalancer(
                 self,
                 "public-alb",
@@ -70,7 +79,7 @@ class EnvironmentStack(TerraformStack):
                     env,
                     vpc_id=network.vpc_id,
                     public_subnet_ids=network.public_subnet_ids,
-                    security_group_id=groups.public_alb_id,
+                    access_log_bucket=logs.bucket_name,
                 ),
             )
             scheme = "http" if env.config.edge.http_only else "https"
@@ -78,7 +87,7 @@ class EnvironmentStack(TerraformStack):
                 self, "public_alb_dns_name", value=public.dns_name, description=f"Public ALB ({scheme})"
             )
         internal = None
-        if groups.internal_alb_id is not None or groups.internal_nlb_id is not None:
+        if any(not s.public for s in services):
             internal = InternalLoadBalancers(
                 self,
                 "internal-lb",
@@ -86,21 +95,20 @@ class EnvironmentStack(TerraformStack):
                     env,
                     vpc_id=network.vpc_id,
                     private_subnet_ids=network.private_subnet_ids,
-                    alb_security_group_id=groups.internal_alb_id,
-                    nlb_security_group_id=groups.internal_nlb_id,
-                    access_log_bucket=public.access_log_bucket if public is not None else None,
+                    access_log_bucket=logs.bucket_name if internal_http and logs is not None else None,
                 ),
             )
 
         # A parent scope keeps service names (chosen by users) from clashing with the IDs above.
         services_scope = Construct(self, "services")
-        for service in env.services:
+        running: dict[str, Service] = {}
+        for service in services:
             balancer = public if service.public else internal
-            target_group_arn = balancer.target_group_arns.get(service.name) if balancer else None
+            assert balancer is not None
             request_label = None
             if public is not None and service.public:
                 request_label = f"{public.arn_suffix}/{public.target_group_arn_suffixes[service.name]}"
-            Service(
+            running[service.name] = Service(
                 services_scope,
                 service.name,
                 ServiceProps.of(
@@ -110,13 +118,28 @@ class EnvironmentStack(TerraformStack):
                     repositories=repositories,
                     kms_key_arn=key.arn,
                     subnet_ids=network.private_subnet_ids,
-                    security_group_id=groups.task_ids[service.name],
-                    target_group_arn=target_group_arn,
+                    vpc_id=network.vpc_id,
+                    target_group_arn=balancer.target_group_arns[service.name],
                     request_count_resource_label=request_label,
                     # ECS refuses a target group that no listener forwards to yet.
-                    depends_on=(balancer.listener_rules[service.name],) if balancer else (),
+                    depends_on=(balancer.listener_rules[service.name],),
                 ),
             )
+
+        # Network paths, each opened by the side being reached: load balancer -> its services,
+        # then caller tasks -> the internal load balancer in front of each service they use.
+        for service in services:
+            if service.public:
+                assert public is not None
+                running[service.name].allow_from("public-alb", public.security_group_id)
+            else:
+                assert internal is not None
+                front = "internal-alb" if service.protocol == "http" else "internal-nlb"
+                running[service.name].allow_from(front, internal.security_group_ids[service.name])
+        for caller in services:
+            for callee in caller.called_services:
+                assert internal is not None  # the schema allows `service:` uses of internal services only
+                internal.allow_from(f"{caller.name}-tasks", running[caller.name].security_group_id, callee)
 
         TerraformOutput(self, "cluster_name", value=cluster.name, description="The ECS cluster")
         if repositories.repository_urls:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import only, ref, resources
+import pytest
+from conftest import only, ref, resources, synth_stack
 from test_public import (
     CACHE,
     DOCS,
     FIXED_404,
     HTTP_ONLY,
     ORDERS,
-    bucket_policy,
     internal_json,
     output,
 )
@@ -25,7 +25,10 @@ def test_internal_alb_serves_internal_http_services_on_port_80(tmp_path: Path) -
         True,
         "acme-dev-internal",
     )
-    assert lb["subnets"] == ["subnet-p", "subnet-q"] and lb["security_groups"] == ["sg-ialb"]
+    assert lb["subnets"] == ["subnet-p", "subnet-q"]
+    assert lb["security_groups"] == [ref(stack, "aws_security_group", "internal/alb-security-group", "id")]
+    assert only(stack, "aws_security_group")["name"] == "acme-dev-internal-alb"
+    assert output(stack, "alb_security_group_id") == lb["security_groups"][0]
     assert lb["drop_invalid_header_fields"] is True
     assert lb["access_logs"] == {"bucket": "shared-logs", "enabled": True, "prefix": "internal-alb"}
     listener = only(stack, "aws_lb_listener")
@@ -41,29 +44,46 @@ def test_internal_alb_serves_internal_http_services_on_port_80(tmp_path: Path) -
     assert output(stack, "tg_orders") == ref(
         stack, "aws_lb_target_group", "internal/orders-target-group", "arn"
     )
-    assert output(stack, "access_log_bucket") == "shared-logs"
     assert internal.nlb_dns_name is None and internal.nlb_arn is None and internal.nlb_arn_suffix is None
 
 
-def test_internal_alb_makes_its_own_log_bucket_when_given_none(tmp_path: Path) -> None:
-    stack, internal = internal_json(tmp_path, HTTP_ONLY + ORDERS, access_log_bucket=None)
-    assert only(stack, "aws_s3_bucket")["bucket"] == "acme-dev-internal-alb-logs-111111111111-eu-west-1"
-    (delivery,) = [s for s in bucket_policy(stack)["Statement"] if s["Sid"] == "ElbAccessLogDelivery"]
-    assert delivery["Resource"] == [
-        "arn:aws:s3:::acme-dev-internal-alb-logs-111111111111-eu-west-1/internal-alb/AWSLogs/111111111111/*"
+def test_internal_alb_needs_the_environments_log_bucket(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="internal http services need access_log_bucket"):
+        internal_json(tmp_path, HTTP_ONLY + ORDERS, access_log_bucket=None)
+
+
+def test_admitting_a_caller_opens_its_path_to_the_load_balancer_in_front_of_the_service(
+    tmp_path: Path,
+) -> None:
+    stack, internal = internal_json(tmp_path, HTTP_ONLY + ORDERS + CACHE)
+    internal.allow_from("web-tasks", "sg-web", "orders")
+    internal.allow_from("web-tasks", "sg-web", "cache")
+    internal.allow_from("web-tasks", "sg-web", "orders")  # twice: one path
+    stack = synth_stack(internal.node.scope)
+    ingress = resources(stack, "aws_vpc_security_group_ingress_rule")
+    egress = resources(stack, "aws_vpc_security_group_egress_rule")
+    assert sorted(ingress) == [
+        "internal_alb_allow_web_tasks_80_ingress",
+        "internal_nlb_allow_web_tasks_6379_ingress",
     ]
-    policy_key = next(iter(resources(stack, "aws_s3_bucket_policy")))
-    lb = only(stack, "aws_lb")
-    assert lb["depends_on"] == [f"aws_s3_bucket_policy.{policy_key}"]
-    assert lb["access_logs"]["bucket"] == f"${{aws_s3_bucket_policy.{policy_key}.bucket}}"
-    assert output(stack, "access_log_bucket") == lb["access_logs"]["bucket"]
+    assert sorted(egress) == [
+        "internal_alb_allow_web_tasks_80_egress",
+        "internal_nlb_allow_web_tasks_6379_egress",
+    ]
+    alb_rule = ingress["internal_alb_allow_web_tasks_80_ingress"]
+    assert alb_rule["referenced_security_group_id"] == "sg-web" and alb_rule["from_port"] == 80
+    assert alb_rule["security_group_id"] == ref(
+        stack, "aws_security_group", "internal/alb-security-group", "id"
+    )
+    assert egress["internal_nlb_allow_web_tasks_6379_egress"]["security_group_id"] == "sg-web"
 
 
 def test_internal_nlb_has_a_tcp_listener_per_service_port(tmp_path: Path) -> None:
     stack, internal = internal_json(tmp_path, HTTP_ONLY + CACHE)
     lb = only(stack, "aws_lb")
     assert (lb["load_balancer_type"], lb["internal"], lb["name"]) == ("network", True, "acme-dev-nlb")
-    assert lb["security_groups"] == ["sg-nlb"]
+    assert lb["security_groups"] == [ref(stack, "aws_security_group", "internal/nlb-security-group", "id")]
+    assert output(stack, "nlb_security_group_id") == lb["security_groups"][0]
     assert lb["enable_cross_zone_load_balancing"] is True
     group = only(stack, "aws_lb_target_group")
     assert (group["target_type"], group["protocol"], group["port"]) == ("ip", "TCP", 6379)

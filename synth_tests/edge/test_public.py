@@ -63,18 +63,28 @@ def environment(tmp_path: Path, body: str, profile: str = "development", region:
 
 def public_json(tmp_path: Path, body: str, **kwargs):
     from modules.cdk import TerraformStack, Testing
-    from modules.edge import PublicLoadBalancer, PublicLoadBalancerProps
+    from modules.edge import (
+        LoadBalancerLogs,
+        LoadBalancerLogsProps,
+        PublicLoadBalancer,
+        PublicLoadBalancerProps,
+    )
 
     env = environment(tmp_path, body, **kwargs)
     stack = TerraformStack(Testing.app(), "test")
+    # As the environment stack does when it has a public and an internal ALB.
+    logs = LoadBalancerLogs(stack, "logs", LoadBalancerLogsProps.of(env, ("public-alb", "internal-alb")))
     edge = PublicLoadBalancer(
         stack,
         "edge",
         PublicLoadBalancerProps.of(
-            env, vpc_id="vpc-1", public_subnet_ids=["subnet-a", "subnet-b"], security_group_id="sg-alb"
+            env,
+            vpc_id="vpc-1",
+            public_subnet_ids=["subnet-a", "subnet-b"],
+            access_log_bucket=logs.bucket_name,
         ),
     )
-    expose(stack, edge, ("arn", "arn_suffix", "dns_name", "zone_id", "listener_arn", "access_log_bucket"))
+    expose(stack, edge, ("arn", "arn_suffix", "dns_name", "zone_id", "listener_arn", "security_group_id"))
     return synth_stack(stack), edge
 
 
@@ -107,14 +117,12 @@ def internal_json(tmp_path: Path, body: str, access_log_bucket: str | None = "sh
             env,
             vpc_id="vpc-1",
             private_subnet_ids=["subnet-p", "subnet-q"],
-            alb_security_group_id="sg-ialb",
-            nlb_security_group_id="sg-nlb",
             access_log_bucket=access_log_bucket,
         ),
     )
     attributes = (
         "alb_arn", "alb_arn_suffix", "alb_dns_name", "alb_listener_arn",
-        "nlb_arn", "nlb_arn_suffix", "nlb_dns_name", "access_log_bucket",
+        "nlb_arn", "nlb_arn_suffix", "nlb_dns_name", "alb_security_group_id", "nlb_security_group_id",
     )  # fmt: skip
     expose(stack, internal, tuple(a for a in attributes if getattr(internal, a) is not None))
     return synth_stack(stack), internal
@@ -220,7 +228,9 @@ def test_alb_is_public_drops_invalid_headers_and_takes_edge_settings(tmp_path: P
     assert lb["internal"] is False
     assert lb["name"] == "acme-dev-public"
     assert lb["subnets"] == ["subnet-a", "subnet-b"]
-    assert lb["security_groups"] == ["sg-alb"]
+    assert lb["security_groups"] == [ref(stack, "aws_security_group", "edge/security-group", "id")]
+    assert output(stack, "security_group_id") == lb["security_groups"][0]
+    assert only(stack, "aws_security_group")["name"] == "acme-dev-public-alb"
     assert lb["drop_invalid_header_fields"] is True
     assert lb["idle_timeout"] == 120
     assert lb["enable_deletion_protection"] is False  # development profile
@@ -330,9 +340,9 @@ def test_access_logs_go_to_an_sse_s3_bucket_after_its_policy(tmp_path: Path) -> 
         "enabled": True,
         "prefix": "public-alb",
     }
-    # ELB tests its write access when logging is switched on: the policy must exist first.
-    assert lb["depends_on"] == [f"aws_s3_bucket_policy.{policy_key}"]
-    assert output(stack, "access_log_bucket") == lb["access_logs"]["bucket"]
+    # ELB tests its write access when logging is switched on: naming the bucket through its
+    # policy makes Terraform create the policy first.
+    assert lb["access_logs"]["bucket"].startswith("${aws_s3_bucket_policy.")
     expiration = only(stack, "aws_s3_bucket_lifecycle_configuration")["rule"][0]["expiration"]
     assert expiration == [{"days": 90}]
 
@@ -382,7 +392,9 @@ def test_no_domain_without_http_only_is_refused(tmp_path: Path) -> None:
     from modules.edge import PublicLoadBalancer, PublicLoadBalancerProps
 
     env = environment(tmp_path, HTTP_ONLY + DOCS)
-    props = PublicLoadBalancerProps.of(env, vpc_id="v", public_subnet_ids=["a", "b"], security_group_id="s")
+    props = PublicLoadBalancerProps.of(
+        env, vpc_id="v", public_subnet_ids=["a", "b"], access_log_bucket="logs"
+    )
     with pytest.raises(ValueError, match="needs a domain"):
         PublicLoadBalancer(TerraformStack(Testing.app(), "test"), "edge", replace(props, http_only=False))
 
@@ -391,5 +403,7 @@ def test_public_props_take_only_public_http_services(tmp_path: Path) -> None:
     from modules.edge import PublicLoadBalancerProps
 
     env = environment(tmp_path, DOMAIN + WEB + ORDERS + CACHE)
-    props = PublicLoadBalancerProps.of(env, vpc_id="v", public_subnet_ids=["a", "b"], security_group_id="s")
+    props = PublicLoadBalancerProps.of(
+        env, vpc_id="v", public_subnet_ids=["a", "b"], access_log_bucket="logs"
+    )
     assert [s.name for s in props.services] == ["web"]

@@ -36,16 +36,24 @@ def test_target_group_names_fit_32_characters_and_stay_stable(tmp_path: Path) ->
         tmp_path, {"averylongenvironment": env_toml() + "\n" + HTTP_ONLY + service}, project
     )
     from modules.cdk import TerraformStack, Testing
-    from modules.edge import PublicLoadBalancer, PublicLoadBalancerProps
+    from modules.edge import (
+        LoadBalancerLogs,
+        LoadBalancerLogsProps,
+        PublicLoadBalancer,
+        PublicLoadBalancerProps,
+    )
 
     names = []
     for _ in range(2):
         (env,) = load(config).environments
         stack = TerraformStack(Testing.app(), "test")
+        logs = LoadBalancerLogs(stack, "logs", LoadBalancerLogsProps.of(env, ("public-alb",)))
         PublicLoadBalancer(
             stack,
             "edge",
-            PublicLoadBalancerProps.of(env, vpc_id="v", public_subnet_ids=["a"], security_group_id="s"),
+            PublicLoadBalancerProps.of(
+                env, vpc_id="v", public_subnet_ids=["a"], access_log_bucket=logs.bucket_name
+            ),
         )
         stack_json = synth_stack(stack)
         group = only(stack_json, "aws_lb_target_group")

@@ -129,21 +129,39 @@ def test_every_service_is_wired_to_its_load_balancer_and_group(committed_platfor
         for k, g in resources(stack, "aws_security_group").items()
     }
     target_groups = {f"${{aws_lb_target_group.{k}.arn}}": k for k in resources(stack, "aws_lb_target_group")}
-    rules = {f"aws_lb_listener_rule.{k}": k for k in resources(stack, "aws_lb_listener_rule")}
+    rules = {f"aws_lb_listener_rule.{k}" for k in resources(stack, "aws_lb_listener_rule")}
+    balancer_of = {"web": "public_alb", "api": "public_alb", "billing": "internal_lb"}
     for name, service in services.items():
         short = name.removeprefix("acme-dev-")
         (network,) = [service["network_configuration"]]
         assert [groups[g] for g in network["security_groups"]] == [f"acme-dev-{short}-tasks"]
         assert network["assign_public_ip"] is False
         (balancer,) = service["load_balancer"]
-        assert f"_{short}-target-group_" in target_groups[balancer["target_group_arn"]]
-        assert any(d in rules and f"_{short}-" in d for d in service["depends_on"]), service["depends_on"]
+        assert target_groups[balancer["target_group_arn"]] == f"{balancer_of[short]}_{short}_target_group"
+        assert f"aws_lb_listener_rule.{balancer_of[short]}_{short}_rule" in service["depends_on"]
+        assert rules & set(service["depends_on"])
 
 
 def test_service_addresses_sit_under_a_services_scope(committed_platform) -> None:
     stack = environment_json(committed_platform, "dev")
-    assert sorted(k.rsplit("_", 1)[0] for k in resources(stack, "aws_ecs_service")) == [
+    assert sorted(resources(stack, "aws_ecs_service")) == [
         "services_api_service",
         "services_billing_service",
         "services_web_service",
     ]
+
+
+def test_one_access_log_bucket_serves_every_alb_under_its_own_address(committed_platform) -> None:
+    stack = environment_json(committed_platform, "dev")
+    assert list(resources(stack, "aws_s3_bucket")) == ["lb_access_logs_bucket_bucket"]
+    (policy,) = resources(stack, "aws_s3_bucket_policy").values()
+    statements = json.loads(policy["policy"])["Statement"]
+    (delivery,) = [s for s in statements if s["Sid"] == "ElbAccessLogDelivery"]
+    assert [r.split("/")[1] for r in delivery["Resource"]] == ["public-alb", "internal-alb"]
+    logs = {
+        lb["access_logs"]["prefix"]: lb["access_logs"]["bucket"] for lb in resources(stack, "aws_lb").values()
+    }
+    assert logs == {
+        "public-alb": "${aws_s3_bucket_policy.lb_access_logs_bucket_policy.bucket}",
+        "internal-alb": "${aws_s3_bucket_policy.lb_access_logs_bucket_policy.bucket}",
+    }

@@ -18,6 +18,7 @@ from modules.compute.service.permissions import (
 )
 from modules.config import Environment, ServiceConfig
 from modules.core import iam, naming
+from modules.network import allow_tcp, security_group, tcp_rule
 
 IAM_ROLE_NAME_LIMIT = 64
 
@@ -36,7 +37,7 @@ class ServiceProps:
     launch_type_is_ec2: bool  # task definition compatibility EC2 instead of FARGATE
     kms_key_arn: str  # the env key: log group encryption, secrets/parameters decryption, exec
     subnet_ids: tuple[str, ...]  # private subnets: tasks never get public IPs
-    security_group_id: str  # the service's task security group (created by the security groups)
+    vpc_id: str  # where the tasks' security group lives
     log_retention_days: int
     exec_enabled: bool  # ECS exec into tasks: the task role gets the SSM channel and audit-log rights
     exec_log_group_arn: str | None  # Cluster.exec_log_group_arn; required when exec_enabled
@@ -44,11 +45,11 @@ class ServiceProps:
     min_healthy_percent: int
     max_percent: int
     health_check_grace_seconds: int  # used only with a load balancer
-    repository_url: str | None = None  # the service's ECR repository; None when `image` is external
-    repository_arn: str | None = None
-    target_group_arn: str | None = None  # None: no load balancer attachment
-    request_count_resource_label: str | None = None  # "<lb arn suffix>/<tg arn suffix>" for ALB requests
-    depends_on: tuple[Any, ...] = ()  # e.g. the listener rule: ECS refuses a target group no LB uses yet
+    repository_url: str | None  # the service's ECR repository; None when `image` is external
+    repository_arn: str | None
+    target_group_arn: str | None  # None: no load balancer attachment
+    request_count_resource_label: str | None  # "<lb arn suffix>/<tg arn suffix>" for ALB requests
+    depends_on: tuple[Any, ...]  # e.g. the listener rule: ECS refuses a target group no LB uses yet
 
     @classmethod
     def of(
@@ -60,10 +61,10 @@ class ServiceProps:
         repositories: Repositories,
         kms_key_arn: str,
         subnet_ids: list[str],
-        security_group_id: str,
-        target_group_arn: str | None = None,
-        request_count_resource_label: str | None = None,
-        depends_on: tuple[Any, ...] = (),
+        vpc_id: str,
+        target_group_arn: str | None,
+        request_count_resource_label: str | None,
+        depends_on: tuple[Any, ...],
     ) -> ServiceProps:
         settings = env.config.cluster
         return cls(
@@ -77,7 +78,7 @@ class ServiceProps:
             launch_type_is_ec2=cluster.launch_type_is_ec2,
             kms_key_arn=kms_key_arn,
             subnet_ids=tuple(subnet_ids),
-            security_group_id=security_group_id,
+            vpc_id=vpc_id,
             log_retention_days=settings.log_retention_days,
             exec_enabled=settings.exec_enabled,
             exec_log_group_arn=cluster.exec_log_group_arn,
@@ -114,13 +115,18 @@ class Service(Construct):
     "pipeline"` Terraform ignores the running task definition and desired count, so an apply never
     reverts a CI/CD deploy; an autoscaled service always ignores desired count.
 
-    Exposes `name`, `arn` (= `id`), `task_role_arn`, `task_role_name`, `execution_role_arn`,
-    `execution_role_name`, `log_group_name` and `task_definition_family`.
+    The tasks get a security group of their own with HTTPS out only; `allow_from` admits a peer
+    (a load balancer, a calling service's tasks) on the service port.
+
+    Exposes `name`, `arn` (= `id`), `security_group_id`, `task_role_arn`, `task_role_name`,
+    `execution_role_arn`, `execution_role_name`, `log_group_name` and `task_definition_family`.
     """
 
     def __init__(self, scope: Construct, id: str, props: ServiceProps) -> None:
         super().__init__(scope, id)
         service = props.service
+        self._service_name = service.name
+        self._port = service.port
         if props.exec_enabled and props.exec_log_group_arn is None:
             raise ValueError("exec_enabled needs exec_log_group_arn (Cluster.exec_log_group_arn)")
         if service.image is None and props.repository_arn is None:
@@ -131,6 +137,23 @@ class Service(Construct):
             name=f"{props.log_group_prefix}/services/{service.name}",
             retention_in_days=props.log_retention_days,
             kms_key_id=props.kms_key_arn,
+        )
+        # The tasks' own group: HTTPS out only; whoever may reach the tasks is admitted by allow_from.
+        self.security_group_id: str = security_group(
+            self,
+            "security-group",
+            name=f"{props.name}-tasks",
+            description=f"Tasks of service {service.name} ({props.prefix})",
+            vpc_id=props.vpc_id,
+        )
+        tcp_rule(
+            self,
+            "https-egress",
+            direction="egress",
+            group_id=self.security_group_id,
+            port=443,
+            description="HTTPS to AWS APIs, ECR and the internet (through NAT or endpoints)",
+            cidr_ipv4="0.0.0.0/0",
         )
         execution_role, execution_policy = self._execution_role(props, log_group.arn)
         task_role, task_policies = self._task_role(props)
@@ -182,7 +205,7 @@ class Service(Construct):
             ],
             network_configuration=es.EcsServiceNetworkConfiguration(
                 subnets=list(props.subnet_ids),
-                security_groups=[props.security_group_id],
+                security_groups=[self.security_group_id],
                 assign_public_ip=False,
             ),
             deployment_circuit_breaker=es.EcsServiceDeploymentCircuitBreaker(enable=True, rollback=True),
@@ -228,6 +251,19 @@ class Service(Construct):
         self.execution_role_name: str = execution_role.name
         self.log_group_name: str = log_group.name
         self.task_definition_family: str = task_definition.family
+
+    def allow_from(self, label: str, peer_security_group_id: str) -> None:
+        """Admit one peer group (a load balancer, or a caller's tasks) to the tasks on the service
+        port: the ingress rule here and the peer's egress rule to here, both owned by this service."""
+        allow_tcp(
+            self,
+            f"allow-{label}",
+            group_id=self.security_group_id,
+            name=f"{self._service_name}-tasks",
+            peer_group_id=peer_security_group_id,
+            peer_name=label,
+            port=self._port,
+        )
 
     # --- IAM ----------------------------------------------------------------------------------
 

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import by_path, construct_paths, load, name_at, resources, synth_stack, write_config
+from conftest import by_path, construct_paths, load, name_at, only, ref, resources, synth_stack, write_config
 
 KEY = "arn:aws:kms:eu-west-1:111111111111:key/k"
 SUBNETS = ["subnet-a", "subnet-b"]
@@ -84,9 +84,10 @@ def services_json(
                 repositories=repositories,
                 kms_key_arn=KEY,
                 subnet_ids=SUBNETS,
-                security_group_id=f"sg-{s.name}",
+                vpc_id="vpc-1",
                 target_group_arn=TARGET_GROUP if s.name in attach else None,
                 request_count_resource_label=LABEL if s.name in attach else None,
+                depends_on=(),
             ),
         )
         for s in env.services
@@ -372,7 +373,7 @@ def test_service_runs_in_private_subnets_without_public_ip(tmp_path: Path) -> No
     assert service["name"] == "acme-dev-worker"
     assert service["network_configuration"] == {
         "subnets": SUBNETS,
-        "security_groups": ["sg-worker"],
+        "security_groups": [ref(stack, "aws_security_group", "worker/security-group", "id")],
         "assign_public_ip": False,
     }
     # the cluster is named through the capacity provider association: the service waits for it
@@ -525,3 +526,34 @@ def test_construct_ids_come_from_service_names(tmp_path: Path) -> None:
     reordered, _ = services_json(tmp_path / "reordered", WORKER + API)
     for kind in ("aws_ecs_service", "aws_ecs_task_definition", "aws_iam_role", "aws_cloudwatch_log_group"):
         assert set(resources(stack, kind)) == set(resources(reordered, kind))
+
+
+# --- security group ---------------------------------------------------------------------------
+
+
+def test_tasks_have_their_own_group_with_https_out_only(tmp_path: Path) -> None:
+    stack, _ = services_json(tmp_path, WORKER)
+    group = only(stack, "aws_security_group")
+    assert (group["name"], group["description"]) == (
+        "acme-dev-worker-tasks",
+        "Tasks of service worker (acme-dev)",
+    )
+    assert "aws_vpc_security_group_ingress_rule" not in stack["resource"]
+    (egress,) = resources(stack, "aws_vpc_security_group_egress_rule").values()
+    assert (egress["from_port"], egress["cidr_ipv4"]) == (443, "0.0.0.0/0")
+
+
+def test_allow_from_admits_one_peer_on_the_service_port(tmp_path: Path) -> None:
+    stack, built = services_json(tmp_path, WORKER)
+    built["worker"].allow_from("internal-nlb", "sg-nlb")
+    stack = synth_stack(built["worker"].node.scope)
+    (ingress,) = resources(stack, "aws_vpc_security_group_ingress_rule").values()
+    egress = {
+        r["security_group_id"]: r for r in resources(stack, "aws_vpc_security_group_egress_rule").values()
+    }
+    assert ingress["referenced_security_group_id"] == "sg-nlb"
+    own = ref(stack, "aws_security_group", "worker/security-group", "id")
+    assert ingress["security_group_id"] == own
+    assert ingress["from_port"] == ingress["to_port"] == 9000
+    assert egress["sg-nlb"]["referenced_security_group_id"] == own
+    assert egress["sg-nlb"]["description"] == "To worker-tasks on 9000"
