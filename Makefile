@@ -1,4 +1,4 @@
-# make synth: create .venv, install the pinned dependencies, write generated/
+# make synth: create .venv, install what synthesis needs (pinned), write generated/
 # make test:  the whole suite: unit, terraform validate, checkov policy, moto emulator
 PYTHON ?= python3
 VENV ?= .venv
@@ -10,10 +10,16 @@ SLOW_TIERS := validate or policy or emulator
 
 .PHONY: install synth test test-unit validate policy emulator bench docs fmt lint clean
 
-install: $(VENV)/.installed
+# Two installs: what synthesis needs (make synth), and that plus the test tools (pytest,
+# hypothesis, moto, ruff: the [dev] extra), which every other target installs by itself.
+install: $(VENV)/.installed-synth
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed-synth: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed: $(VENV)/.installed-synth
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
@@ -22,7 +28,7 @@ $(CHECKOV_VENV)/.installed:
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet checkov==$(CHECKOV_VERSION)
 	touch $@
 
-synth: $(VENV)/.installed
+synth: $(VENV)/.installed-synth
 	$(PY) main.py synth
 
 test: $(VENV)/.installed $(CHECKOV_VENV)/.installed

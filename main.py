@@ -5,9 +5,10 @@
     python main.py validate [--out DIR]
     python main.py docs [--check]
 
-Exit status: 0 success, 2 bad input (config or arguments), 1 anything else.
+Exit status: 0 success, 2 bad input (config or arguments), 1 anything else (among them: no Python
+with the dependencies, see `ensure_interpreter`).
 Nothing heavy is imported before the input is known to be good: the config is checked without
-cdktf, and an unchanged synth is recognised from its stamp before even pydantic loads.
+cdktf, and an unchanged synth is recognised from its stamps before even pydantic loads.
 """
 
 from __future__ import annotations
@@ -22,6 +23,11 @@ DEFAULT_CONFIG = ROOT / "environments"
 # `cdktf synth` tells the app where to write through CDKTF_OUTDIR.
 DEFAULT_OUT = Path(os.environ.get("CDKTF_OUTDIR") or ROOT / "generated")
 EXIT_BAD_INPUT = 2
+EXIT_FAILURE = 1
+# `make synth` creates it; `cdktf synth` and a fresh shell run main.py with whatever python3 is first.
+VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
+REEXEC_GUARD = "PLATFORM_SYNTH_REEXEC"  # set across the re-exec into VENV_PYTHON: never loop
+REQUIRED_MODULES = ("cdktf", "pydantic")
 
 
 class UsageError(Exception):
@@ -33,17 +39,61 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
+class _MainParser(_Parser):
+    """`main.py --help` also describes synth's options: they work without the command word."""
+
+    synth: argparse.ArgumentParser
+
+    def format_help(self) -> str:
+        return (
+            f"{super().format_help()}\nwithout a command, main.py runs synth:\n\n{self.synth.format_help()}"
+        )
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="main.py", description="Synthesize the platform's Terraform stacks.")
+    parser = _MainParser(
+        prog="main.py",
+        description="Synthesize the platform's Terraform stacks (bootstrap + one per environment) as "
+        "Terraform JSON. Exit status: 0 success, 2 bad input (config or arguments), 1 anything else.",
+    )
     commands = parser.add_subparsers(dest="command", parser_class=_Parser)
-    synth = commands.add_parser("synth", help="synthesize stacks into the output directory")
-    synth.add_argument("--env", action="append", default=[], metavar="NAME", help="only this environment")
-    synth.add_argument("--config", type=Path, default=DEFAULT_CONFIG, metavar="DIR")
-    synth.add_argument("--out", type=Path, default=DEFAULT_OUT, metavar="DIR")
+    synth = commands.add_parser("synth", help="synthesize stacks into the output directory (the default)")
+    synth.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="synthesize the bootstrap stack and this environment (DIR/NAME.toml) only, repeatable; "
+        "the other stacks already in the output directory are kept as they are "
+        "(default: every environment, and the output holds exactly those stacks)",
+    )
+    synth.add_argument(
+        "--config",
+        type=Path,
+        default=DEFAULT_CONFIG,
+        metavar="DIR",
+        help="the config directory: project.toml and one <env>.toml per environment "
+        "(default: environments/ beside main.py)",
+    )
+    synth.add_argument(
+        "--out",
+        type=Path,
+        default=DEFAULT_OUT,
+        metavar="DIR",
+        help="the output directory: manifest.json and stacks/<stack>/cdk.tf.json, written atomically "
+        "(default: $CDKTF_OUTDIR, else generated/ beside main.py)",
+    )
     validate = commands.add_parser("validate", help="terraform init -backend=false + validate on every stack")
-    validate.add_argument("--out", type=Path, default=DEFAULT_OUT, metavar="DIR")
+    validate.add_argument(
+        "--out",
+        type=Path,
+        default=DEFAULT_OUT,
+        metavar="DIR",
+        help="the synthesized output directory to validate (default: $CDKTF_OUTDIR, else generated/)",
+    )
     docs = commands.add_parser("docs", help="render README.md's config reference and layout from the code")
     docs.add_argument("--check", action="store_true", help="change nothing; exit 1 if README.md is stale")
+    parser.synth = synth
     return parser
 
 
@@ -59,13 +109,43 @@ def _shown(path: Path) -> Path:
     return Path(relative) if not relative.startswith("../..") else path
 
 
+def ensure_interpreter(argv: list[str]) -> int | None:
+    """Run under a Python that has the dependencies: this one, or the project's .venv.
+
+    `make synth` installs them into .venv, but a fresh shell's `python3` (and so `cdktf synth`,
+    whose app is `python3 main.py`) is usually another interpreter. Then main.py re-executes itself
+    with .venv/bin/python, same arguments; REEXEC_GUARD stops a second round. Without a usable
+    .venv: one line saying what to run, and EXIT_FAILURE (the input is fine, the machine is not set
+    up). Cheap: find_spec locates the packages without importing them.
+    """
+    from importlib.util import find_spec
+
+    missing = [name for name in REQUIRED_MODULES if find_spec(name) is None]
+    if not missing:
+        os.environ.pop(REEXEC_GUARD, None)  # not inherited by what this process starts
+        return None
+    if VENV_PYTHON.exists() and not os.environ.get(REEXEC_GUARD):
+        os.environ[REEXEC_GUARD] = sys.executable
+        os.execv(VENV_PYTHON, [str(VENV_PYTHON), str(ROOT / "main.py"), *argv])
+    if os.environ.get(REEXEC_GUARD):
+        problem = f"{_shown(VENV_PYTHON)} cannot import {', '.join(missing)}"
+        fix = "reinstall it: `rm -rf .venv && make synth`"
+    else:
+        problem = f"{sys.executable} cannot import {', '.join(missing)} and there is no {_shown(VENV_PYTHON)}"
+        fix = "run `make synth` (it creates .venv with the pinned dependencies), then run main.py again"
+    print(f"main.py: {problem}; {fix}", file=sys.stderr)
+    return EXIT_FAILURE
+
+
 def synth(args: argparse.Namespace) -> int:
     from modules.core import stamp
 
     config_dir = _shown(args.config)
     environments = tuple(dict.fromkeys(args.env))
-    inputs = stamp.inputs_digest(config_dir, environments)
-    if stamp.is_current(args.out, inputs):
+    partial = bool(environments)
+    names = environments or tuple(stamp.environment_names(config_dir))
+    inputs = stamp.stack_inputs(config_dir, names)
+    if not stamp.RESERVED & set(names) and stamp.is_current(args.out, inputs, exact=not partial):
         print(f"{_shown(args.out)}: up to date")
         return 0
 
@@ -80,9 +160,15 @@ def synth(args: argparse.Namespace) -> int:
 
     from modules.stacks.synth import synthesize
 
-    synthesize(platform, args.out, inputs)
-    names = ["bootstrap", *(env.name for env in platform.environments)]
-    print(f"{_shown(args.out)}: synthesized {', '.join(names)}")
+    synthesized = [stamp.BOOTSTRAP, *(env.name for env in platform.environments)]
+    if set(synthesized) != set(inputs):
+        inputs = stamp.stack_inputs(config_dir, synthesized[1:])
+    present = synthesize(platform, args.out, inputs, keep_others=partial)
+    kept = [name for name in present if name not in synthesized]
+    print(
+        f"{_shown(args.out)}: synthesized {', '.join(synthesized)}"
+        + (f"; kept {', '.join(kept)} as they were" if kept else "")
+    )
     return 0
 
 
@@ -122,6 +208,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     if args.command == "validate":
         return validate(args)
+    failed = ensure_interpreter(sys.argv[1:] if argv is None else argv)
+    if failed is not None:
+        return failed
     if args.command == "docs":
         return docs(args)
     return synth(args)

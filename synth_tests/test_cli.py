@@ -50,6 +50,7 @@ def test_bad_config_exits_2_with_one_line_per_problem_and_leaves_output_alone(
         "environments/stg.toml: network.cidr: 10.10.0.0/17 overlaps 10.10.0.0/16 of environment 'dev' "
         "(environments/dev.toml)",
     ]
+    assert result.stdout == ""  # each problem once, on stderr only (cdktf synth shows stderr)
 
 
 def test_bad_arguments_exit_2_in_one_line(out_dir: Path) -> None:
@@ -60,11 +61,23 @@ def test_bad_arguments_exit_2_in_one_line(out_dir: Path) -> None:
         assert len(lines) == 1 and lines[0].startswith("main.py: arguments: "), lines
 
 
+def test_help_describes_every_option() -> None:
+    for args in (("--help",), ("synth", "--help")):
+        result = run_main(*args)
+        assert result.returncode == 0 and result.stderr == "", result.stderr
+        text = " ".join(result.stdout.split())
+        assert "--env NAME synthesize the bootstrap stack and this environment" in text
+        assert "--config DIR the config directory: project.toml and one <env>.toml" in text
+        assert "--out DIR the output directory" in text
+    validate = " ".join(run_main("validate", "--help").stdout.split())
+    assert "--out DIR the synthesized output directory to validate" in validate
+
+
 def test_unknown_environment_is_bad_input(out_dir: Path) -> None:
     before = tree_digest(out_dir)
     result = run_main("synth", "--env", "qa", "--out", str(out_dir))
     assert assert_bad_input(result, out_dir, before) == [
-        "environments/qa.toml: (file): no environment named 'qa'"
+        "environments/qa.toml: (file): no environment named 'qa'; environments: dev, prod, stg"
     ]
 
 
@@ -89,10 +102,11 @@ def test_failed_synth_leaves_the_previous_output_exactly_as_it_was(out_dir: Path
 
     before = tree_digest(out_dir)
     monkeypatch.setattr(synth, "build_app", half_written)
-    with pytest.raises(RuntimeError, match="boom"):
-        synth.synthesize(load_platform(CONFIG_DIR), out_dir, "digest")
-    assert tree_digest(out_dir) == before
-    assert sorted(p.name for p in out_dir.parent.iterdir()) == ["generated"]
+    for keep_others in (False, True):
+        with pytest.raises(RuntimeError, match="boom"):
+            synth.synthesize(load_platform(CONFIG_DIR, ("dev",)), out_dir, {}, keep_others=keep_others)
+        assert tree_digest(out_dir) == before
+        assert sorted(p.name for p in out_dir.parent.iterdir()) == ["generated"]
 
 
 def test_env_subset_and_no_op(tmp_path: Path) -> None:
@@ -141,6 +155,16 @@ def test_layout_matches_cdktf(fresh_synth: Path) -> None:
 
     manifest = json.loads((fresh_synth / "manifest.json").read_text())
     assert sorted(manifest["stacks"]) == ["bootstrap", "dev", "prod", "stg"]
+    assert sorted(p.name for p in (fresh_synth / "stacks").iterdir()) == sorted(manifest["stacks"])
     for name, stack in manifest["stacks"].items():
         assert stack["synthesizedStackPath"] == f"stacks/{name}/cdk.tf.json"
-        assert (fresh_synth / stack["synthesizedStackPath"]).is_file()
+        assert stack["workingDirectory"] == f"stacks/{name}"
+        # every path the manifest names exists (cdktf's stackMetadataPath named one it never wrote)
+        files = [value for key, value in stack.items() if key.endswith("Path") and key != "constructPath"]
+        paths = [*files, stack["workingDirectory"]]
+        assert all((fresh_synth / path).exists() for path in paths), stack
+    # the output is what is committed, and nothing else: the no-op stamps live in a local cache
+    assert sorted(p.relative_to(fresh_synth).as_posix() for p in fresh_synth.rglob("*") if p.is_file()) == [
+        "manifest.json",
+        *(f"stacks/{name}/cdk.tf.json" for name in sorted(manifest["stacks"])),
+    ]

@@ -182,7 +182,14 @@ def load_platform(config_dir: Path, only: tuple[str, ...] = ()) -> Platform:
 
     unknown = sorted(set(only) - {p.stem for p in env_files})
     for name in unknown:
-        problems.append(ConfigProblem(f"{shown_dir}/{name}.toml", "(file)", f"no environment named '{name}'"))
+        problems.append(
+            ConfigProblem(
+                f"{shown_dir}/{name}.toml",
+                "(file)",
+                f"no environment named '{name}'; environments: "
+                + (", ".join(sorted({p.stem for p in env_files} - RESERVED_STACK_NAMES)) or "none"),
+            )
+        )
     if problems:
         raise ConfigError(problems)
     assert project is not None

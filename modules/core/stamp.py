@@ -1,21 +1,45 @@
-"""The synth stamp: skip a synth whose inputs and outputs are unchanged since the last one.
+"""Per-stack synth stamps: skip a synth whose stacks' inputs and outputs are unchanged.
 
-Stdlib only (no pydantic, no cdktf), so the check costs milliseconds. The stamp lives in the
-output directory, written last, and records a digest of every input (this code, the config files,
-the pinned binding versions, the environments asked for) and of every output file. A synth is
-skipped only when both still match, so a hand-edited `generated/` is regenerated.
+Stdlib only (no pydantic, no cdktf), so the check costs milliseconds. The stamps are a local cache,
+never committed (a committed stamp made every two pull requests conflict): `.synth-cache/` at the
+repository root (gitignored; `SYNTH_CACHE_DIR` moves it), one directory per output directory, keyed
+by its resolved path, holding
+
+- `stack-<name>.json` per stack: the digest of that stack's inputs (the pinned binding versions,
+  this code, `project.toml` and, for an environment, its `<env>.toml`) and the sha256 of every file
+  the synth wrote into `stacks/<name>/`. Other files there (`.terraform/`, state, plans) are
+  Terraform's, not outputs, and do not count;
+- `manifest.json`: the sha256 of the output's `manifest.json` and the stacks it lists;
+- `out`: the output directory's path, so entries of deleted output directories can be pruned.
+
+A synth is skipped only when every stack it would write is stamped with its current inputs, every
+file recorded for it is unchanged on disk, and the manifest is unchanged and lists exactly the stack
+directories present (a full synth: exactly the configured stacks). No stamp (a fresh clone, a
+deleted cache) means synthesize: the cache can only skip work, never change the output.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import shutil
+from collections.abc import Iterable, Mapping
 from importlib import metadata
 from pathlib import Path
 
-STAMP_FILE = "synth-stamp.json"
 CODE_ROOT = Path(__file__).resolve().parents[2]
+CACHE_ENV = "SYNTH_CACHE_DIR"
+BOOTSTRAP = "bootstrap"
+PROJECT_FILE = "project.toml"
+MANIFEST = "manifest.json"
+STACKS = "stacks"
+# Names no environment may have (the loader refuses them): never looked up in the cache.
+RESERVED = frozenset({BOOTSTRAP, "project"})
 _PINNED = ("cdktf", "cdktf-cdktf-provider-aws", "constructs", "jsii")
+
+
+# --- inputs ----------------------------------------------------------------------------------
 
 
 def _code_files() -> list[Path]:
@@ -24,43 +48,177 @@ def _code_files() -> list[Path]:
     return sorted(files)
 
 
-def inputs_digest(config_dir: Path, environments: tuple[str, ...]) -> str:
+def _common_inputs() -> bytes:
+    """What every stack depends on: the pinned versions and this code."""
     digest = hashlib.sha256()
     for name in _PINNED:
         try:
             digest.update(f"{name}=={metadata.version(name)}\n".encode())
         except metadata.PackageNotFoundError:
             digest.update(f"{name} missing\n".encode())
-    digest.update(("envs:" + ",".join(sorted(environments)) + "\n").encode())
     for path in _code_files():
         digest.update(f"code:{path.relative_to(CODE_ROOT).as_posix()}\n".encode())
         digest.update(path.read_bytes())
-    for path in sorted(config_dir.glob("*.toml")):
-        digest.update(f"config:{path.name}\n".encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
+    return digest.digest()
 
 
-def outputs_digest(out_dir: Path) -> str:
-    digest = hashlib.sha256()
-    for path in sorted(p for p in out_dir.rglob("*") if p.is_file() and p.name != STAMP_FILE):
-        digest.update(f"{path.relative_to(out_dir).as_posix()}\n".encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
-
-
-def write(out_dir: Path, inputs: str) -> None:
-    stamp = {
-        "about": "written by `python main.py`; a synth with these digests is skipped as a no-op",
-        "inputs_sha256": inputs,
-        "outputs_sha256": outputs_digest(out_dir),
-    }
-    (out_dir / STAMP_FILE).write_text(json.dumps(stamp, indent=2, sort_keys=True) + "\n")
-
-
-def is_current(out_dir: Path, inputs: str) -> bool:
+def _config_bytes(path: Path) -> bytes:
     try:
-        stamp = json.loads((out_dir / STAMP_FILE).read_text())
+        return b"present\n" + path.read_bytes()
+    except OSError:
+        return b"missing\n"
+
+
+def environment_names(config_dir: Path) -> list[str]:
+    """The environments a full synth writes: every `<env>.toml` beside `project.toml`."""
+    return sorted(p.stem for p in config_dir.glob("*.toml") if p.name != PROJECT_FILE)
+
+
+def stack_inputs(config_dir: Path, environments: Iterable[str]) -> dict[str, str]:
+    """{stack: inputs digest} for the bootstrap stack and the given environments."""
+    common = _common_inputs()
+    project = _config_bytes(config_dir / PROJECT_FILE)
+
+    def digest(stack: str, *parts: bytes) -> str:
+        h = hashlib.sha256(common)
+        h.update(f"stack:{stack}\n".encode())
+        for part in parts:
+            h.update(hashlib.sha256(part).digest())
+        return h.hexdigest()
+
+    inputs = {BOOTSTRAP: digest(BOOTSTRAP, project)}
+    for name in environments:
+        inputs[name] = digest(name, project, _config_bytes(config_dir / f"{name}.toml"))
+    return inputs
+
+
+# --- outputs ---------------------------------------------------------------------------------
+
+
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def files_sha256(directory: Path) -> dict[str, str]:
+    """{relative path: sha256} of every file under `directory`."""
+    return {
+        p.relative_to(directory).as_posix(): file_sha256(p)
+        for p in sorted(directory.rglob("*"))
+        if p.is_file() and not p.is_symlink()
+    }
+
+
+def stack_directories(out_dir: Path) -> list[str]:
+    """The stacks present in an output directory: the directories of `stacks/` with a cdk.tf.json."""
+    root = out_dir / STACKS
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if (p / "cdk.tf.json").is_file())
+
+
+# --- the cache -------------------------------------------------------------------------------
+
+
+def cache_root() -> Path:
+    return Path(os.environ.get(CACHE_ENV) or CODE_ROOT / ".synth-cache")
+
+
+def cache_dir(out_dir: Path) -> Path:
+    resolved = out_dir.resolve()
+    key = hashlib.sha256(str(resolved).encode()).hexdigest()[:16]
+    return cache_root() / f"{resolved.name}-{key}"
+
+
+def _read(path: Path) -> dict | None:
+    try:
+        value = json.loads(path.read_text())
     except (OSError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _write(path: Path, value: object) -> None:
+    temporary = path.with_name(f".{path.name}.{os.getpid()}")
+    temporary.write_text(json.dumps(value, indent=2, sort_keys=True) + "\n")
+    temporary.replace(path)
+
+
+def _stack_stamp(cache: Path, stack: str) -> Path:
+    return cache / f"stack-{stack}.json"
+
+
+def recorded_outputs(out_dir: Path, stack: str) -> dict[str, str]:
+    """The files the last synth wrote for `stack` (relative to its directory), as stamped."""
+    stamp = _read(_stack_stamp(cache_dir(out_dir), stack)) or {}
+    outputs = stamp.get("outputs")
+    return outputs if isinstance(outputs, dict) else {}
+
+
+def _stack_current(out_dir: Path, cache: Path, stack: str, inputs: str) -> bool:
+    stamp = _read(_stack_stamp(cache, stack))
+    if not stamp or stamp.get("inputs_sha256") != inputs:
         return False
-    return stamp.get("inputs_sha256") == inputs and stamp.get("outputs_sha256") == outputs_digest(out_dir)
+    outputs = stamp.get("outputs")
+    if not isinstance(outputs, dict) or not outputs:
+        return False
+    directory = out_dir / STACKS / stack
+    for name, sha in outputs.items():
+        try:
+            if file_sha256(directory / name) != sha:
+                return False
+        except OSError:
+            return False
+    return True
+
+
+def is_current(out_dir: Path, inputs: Mapping[str, str], *, exact: bool) -> bool:
+    """Would synthesizing these stacks (`inputs`: {stack: digest}) leave `out_dir` as it is?
+
+    `exact`: a full synth, which also drops stacks that are not in `inputs`.
+    """
+    cache = cache_dir(out_dir)
+    manifest = _read(cache / MANIFEST)
+    if not manifest:
+        return False
+    present = stack_directories(out_dir)
+    if manifest.get("stacks") != present or (exact and set(present) != set(inputs)):
+        return False
+    try:
+        if file_sha256(out_dir / MANIFEST) != manifest.get("sha256"):
+            return False
+    except OSError:
+        return False
+    return all(_stack_current(out_dir, cache, stack, digest) for stack, digest in inputs.items())
+
+
+def write(
+    out_dir: Path,
+    synthesized: Mapping[str, tuple[str, Mapping[str, str]]],
+    present: list[str],
+) -> None:
+    """Record a synth: {stack: (inputs digest, {file: sha256})} and the stacks now in `out_dir`.
+
+    Stamps of stacks no longer present are removed; stamps of stacks kept as they were stay.
+    """
+    cache = cache_dir(out_dir)
+    cache.mkdir(parents=True, exist_ok=True)
+    (cache / "out").write_text(str(out_dir.resolve()) + "\n")
+    for stale in cache.glob("stack-*.json"):
+        if stale.stem.removeprefix("stack-") not in present:
+            stale.unlink(missing_ok=True)
+    for stack, (inputs, outputs) in synthesized.items():
+        _write(_stack_stamp(cache, stack), {"inputs_sha256": inputs, "outputs": dict(outputs)})
+    _write(cache / MANIFEST, {"sha256": file_sha256(out_dir / MANIFEST), "stacks": present})
+    _prune()
+
+
+def _prune() -> None:
+    """Drop the cache entries of output directories that no longer exist (test runs, benchmarks)."""
+    root = cache_root()
+    for entry in root.iterdir() if root.is_dir() else ():
+        try:
+            out = Path((entry / "out").read_text().strip())
+        except OSError:
+            continue
+        if not out.is_dir():
+            shutil.rmtree(entry, ignore_errors=True)

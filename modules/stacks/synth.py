@@ -1,13 +1,28 @@
 """Synthesize the platform into an output directory, atomically.
 
-Stacks are synthesized into a temporary sibling directory; only when that succeeded does it replace
-the output directory, so a failure leaves the previous output exactly as it was.
+The new output is assembled in a temporary sibling directory: the stacks synthesized now, plus what
+stays from the previous output. Only when that succeeded does it replace the output directory, so a
+failure leaves the previous output exactly as it was.
+
+What stays:
+- in a partial synth (`keep_others`), every other stack directory, as it is (hard links, so its
+  bytes, and even its inodes, are unchanged);
+- in a synthesized stack's directory, every file the synth does not write (Terraform's `.terraform/`,
+  `.terraform.lock.hcl`, local state, saved plans): replacing a stack never loses the bootstrap's
+  local state.
+
+A full synth drops the stack directories of environments no longer configured. `manifest.json` is
+rewritten to list exactly the stacks present, deterministically, without cdktf's `stackMetadataPath`
+(it names a metadata.json that cdktf never writes).
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 
 from modules.cdk import App, synth_app
@@ -15,6 +30,8 @@ from modules.config import Platform
 from modules.core import stamp
 from modules.stacks.bootstrap import BootstrapStack
 from modules.stacks.environment import EnvironmentStack
+
+STACK_FILE = "cdk.tf.json"
 
 
 def build_app(platform: Platform, outdir: Path) -> App:
@@ -26,15 +43,90 @@ def build_app(platform: Platform, outdir: Path) -> App:
     return app
 
 
-def synthesize(platform: Platform, out_dir: Path, inputs: str) -> None:
+def _link_or_copy(source: str, target: str) -> None:
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
+
+
+def _carry(source: Path, target: Path) -> None:
+    if source.is_dir() and not source.is_symlink():
+        shutil.copytree(source, target, symlinks=True, copy_function=_link_or_copy)
+    elif source.is_symlink():
+        target.symlink_to(os.readlink(source))
+    else:
+        _link_or_copy(str(source), str(target))
+
+
+def _stack_entry(name: str) -> dict:
+    return {
+        "annotations": [],
+        "constructPath": name,
+        "dependencies": [],
+        "name": name,
+        "synthesizedStackPath": f"{stamp.STACKS}/{name}/{STACK_FILE}",
+        "workingDirectory": f"{stamp.STACKS}/{name}",
+    }
+
+
+def _read_manifest(path: Path) -> dict:
+    try:
+        manifest = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return manifest if isinstance(manifest, dict) else {}
+
+
+def _assemble(staging: Path, out_dir: Path, synthesized: list[str], keep_others: bool) -> list[str]:
+    """Bring what stays from `out_dir` into `staging` and write the manifest; the stacks present."""
+    stacks = staging / stamp.STACKS
+    previous = out_dir / stamp.STACKS
+    for name in synthesized:
+        old = previous / name
+        if not old.is_dir():
+            continue
+        new = stacks / name
+        owned = {path.split("/")[0] for path in stamp.recorded_outputs(out_dir, name)}
+        owned |= {entry.name for entry in new.iterdir()}
+        for entry in sorted(old.iterdir()):
+            if entry.name not in owned:
+                _carry(entry, new / entry.name)
+    kept = (
+        [name for name in stamp.stack_directories(out_dir) if name not in synthesized] if keep_others else []
+    )
+    for name in kept:
+        _carry(previous / name, stacks / name)
+
+    written = _read_manifest(staging / stamp.MANIFEST)
+    old_entries = _read_manifest(out_dir / stamp.MANIFEST).get("stacks") or {}
+    entries = {**{name: old_entries.get(name) or _stack_entry(name) for name in kept}, **written["stacks"]}
+    for entry in entries.values():
+        entry.pop("stackMetadataPath", None)
+    manifest = {**written, "stacks": entries}
+    (staging / stamp.MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    return sorted(entries)
+
+
+def synthesize(
+    platform: Platform, out_dir: Path, inputs: Mapping[str, str], *, keep_others: bool = False
+) -> list[str]:
+    """Write the bootstrap stack and `platform.environments` into `out_dir`; the stacks present after.
+
+    `inputs`: {stack: inputs digest} (modules.core.stamp.stack_inputs), recorded in the stamps.
+    `keep_others`: keep the other stacks already in `out_dir` (a synth of some environments only);
+    otherwise the output holds exactly the stacks synthesized.
+    """
     out_dir = out_dir.resolve()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = out_dir.parent / f".{out_dir.name}.synth-{os.getpid()}"
     previous = out_dir.parent / f".{out_dir.name}.previous-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
+    names = [stamp.BOOTSTRAP, *(env.name for env in platform.environments)]
     try:
         synth_app(build_app(platform, staging))
-        stamp.write(staging, inputs)
+        outputs = {name: stamp.files_sha256(staging / stamp.STACKS / name) for name in names}
+        present = _assemble(staging, out_dir, names, keep_others)
         if out_dir.exists():
             out_dir.rename(previous)
         staging.rename(out_dir)
@@ -44,3 +136,7 @@ def synthesize(platform: Platform, out_dir: Path, inputs: str) -> None:
             previous.rename(out_dir)
         raise
     shutil.rmtree(previous, ignore_errors=True)
+    # The cache only saves work: without a stamp, the next synth runs again.
+    with contextlib.suppress(OSError):
+        stamp.write(out_dir, {name: (inputs[name], outputs[name]) for name in names}, present)
+    return present

@@ -1,0 +1,192 @@
+"""`synth --env`: only the named stacks are replaced; the per-stack no-op stamps in the local cache.
+
+Every synth runs `python main.py` in a subprocess, as a user does, with its own stamp cache
+(SYNTH_CACHE_DIR) so that what the cache holds is what the test did.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import CONFIG_DIR, ROOT
+from test_cli import tree_digest
+
+ALL = ["bootstrap", "dev", "prod", "stg"]
+
+
+def run(*args: str, cache: Path, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "main.py"), *args],
+        cwd=cwd,
+        env={**os.environ, "SYNTH_CACHE_DIR": str(cache)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def synth(*args: str, cache: Path) -> str:
+    result = run("synth", *args, cache=cache)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stderr == ""
+    return result.stdout.strip()
+
+
+def stacks_in(out: Path) -> list[str]:
+    return sorted(p.name for p in (out / "stacks").iterdir())
+
+
+def manifest_stacks(out: Path) -> list[str]:
+    return sorted(json.loads((out / "manifest.json").read_text())["stacks"])
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    """A copy of the committed config, to change one environment in."""
+    target = tmp_path / "environments"
+    shutil.copytree(CONFIG_DIR, target)
+    return target
+
+
+@pytest.fixture
+def out(tmp_path: Path, fresh_synth: Path) -> Path:
+    """A user's generated/: a full synth, with no stamps (as in a fresh clone)."""
+    target = tmp_path / "generated"
+    shutil.copytree(fresh_synth, target)
+    return target
+
+
+def change_dev(config: Path) -> None:
+    text = (config / "dev.toml").read_text()
+    assert "\naz_count = 2\n" in text
+    (config / "dev.toml").write_text(text.replace("\naz_count = 2\n", "\naz_count = 3\n", 1))
+
+
+def test_env_replaces_only_the_named_stacks_and_keeps_the_others_byte_for_byte(
+    tmp_path: Path, config: Path, out: Path, fresh_synth: Path
+) -> None:
+    cache = tmp_path / "cache"
+    prod, stg = tree_digest(out / "stacks" / "prod"), tree_digest(out / "stacks" / "stg")
+    prod_inode = (out / "stacks" / "prod" / "cdk.tf.json").stat().st_ino
+    change_dev(config)
+    printed = synth("--env", "dev", "--config", str(config), "--out", str(out), cache=cache)
+    assert printed.endswith("synthesized bootstrap, dev; kept prod, stg as they were")
+    assert stacks_in(out) == manifest_stacks(out) == ALL
+    assert tree_digest(out / "stacks" / "prod") == prod and tree_digest(out / "stacks" / "stg") == stg
+    assert (out / "stacks" / "prod" / "cdk.tf.json").stat().st_ino == prod_inode  # not even copied
+    dev = (out / "stacks" / "dev" / "cdk.tf.json").read_text()
+    assert (
+        "eu-west-1c" in dev
+        and "eu-west-1c" not in (fresh_synth / "stacks" / "dev" / "cdk.tf.json").read_text()
+    )
+    # the manifest is what a full synth of the same config writes
+    full = tmp_path / "full"
+    synth("--config", str(config), "--out", str(full), cache=cache)
+    assert (out / "manifest.json").read_bytes() == (full / "manifest.json").read_bytes()
+    assert tree_digest(out / "stacks" / "dev") == tree_digest(full / "stacks" / "dev")
+
+
+def test_a_full_synth_drops_stacks_no_longer_configured_a_partial_one_keeps_them(
+    tmp_path: Path, config: Path, out: Path
+) -> None:
+    cache = tmp_path / "cache"
+    (config / "stg.toml").unlink()
+    synth("--env", "dev", "--config", str(config), "--out", str(out), cache=cache)
+    assert stacks_in(out) == manifest_stacks(out) == ALL
+    assert "synthesized bootstrap, dev, prod" in synth(
+        "--config", str(config), "--out", str(out), cache=cache
+    )
+    assert stacks_in(out) == manifest_stacks(out) == ["bootstrap", "dev", "prod"]
+
+
+def test_terraform_working_files_in_a_stack_survive_its_synth(
+    tmp_path: Path, config: Path, out: Path
+) -> None:
+    """The bootstrap's local state (README, Applying 1.) must outlive the synth that moves it to S3."""
+    cache = tmp_path / "cache"
+    bootstrap = out / "stacks" / "bootstrap"
+    (bootstrap / "terraform.tfstate").write_text('{"serial": 7}')
+    (bootstrap / ".terraform" / "providers").mkdir(parents=True)
+    (bootstrap / ".terraform" / "providers" / "aws").write_bytes(b"\x7fELF")
+    (bootstrap / ".terraform.lock.hcl").write_text("# lock\n")
+    kept = {name: digest for name, digest in tree_digest(bootstrap).items() if name != "cdk.tf.json"}
+    project = config / "project.toml"
+    project.write_text(project.read_text().replace('owner = "', 'owner = "x', 1))
+    assert 'owner = "x' in project.read_text()
+    synth("--config", str(config), "--out", str(out), cache=cache)
+    after = tree_digest(bootstrap)
+    assert {name: after[name] for name in kept} == kept
+    assert '"Owner": "x' in (bootstrap / "cdk.tf.json").read_text()
+    # Terraform's files are not outputs: they neither invalidate the stamp nor are they "restored"
+    assert synth("--config", str(config), "--out", str(out), cache=cache).endswith(": up to date")
+
+
+def test_stamps_are_per_stack_in_a_local_cache_and_never_in_the_output(tmp_path: Path, config: Path) -> None:
+    cache = tmp_path / "cache"
+    out = tmp_path / "generated"
+    assert "synthesized bootstrap, dev, prod, stg" in synth(
+        "--config", str(config), "--out", str(out), cache=cache
+    )
+    assert not (out / "synth-stamp.json").exists()
+    [entry] = cache.iterdir()
+    assert sorted(p.name for p in entry.iterdir()) == [
+        "manifest.json",
+        "out",
+        *(f"stack-{name}.json" for name in ALL),
+    ]
+    assert synth("--config", str(config), "--out", str(out), cache=cache).endswith(": up to date")
+    assert synth("--env", "dev", "--config", str(config), "--out", str(out), cache=cache).endswith(
+        ": up to date"
+    )
+
+    # prod's inputs are not dev's: a change to prod.toml leaves `--env dev` a no-op
+    (config / "prod.toml").write_text((config / "prod.toml").read_text() + "\n# reviewed\n")
+    assert synth("--env", "dev", "--config", str(config), "--out", str(out), cache=cache).endswith(
+        ": up to date"
+    )
+    assert "synthesized bootstrap, dev, prod, stg" in synth(
+        "--config", str(config), "--out", str(out), cache=cache
+    )
+    # project.toml is every stack's input
+    (config / "project.toml").write_text((config / "project.toml").read_text() + "\n# reviewed\n")
+    assert "synthesized bootstrap, dev;" in synth(
+        "--env", "dev", "--config", str(config), "--out", str(out), cache=cache
+    )
+
+    # a fresh clone has no cache: its first synth runs, and writes what was there
+    before = tree_digest(out)
+    shutil.rmtree(cache)
+    assert "synthesized" in synth("--config", str(config), "--out", str(out), cache=cache)
+    assert tree_digest(out) == before
+
+
+def test_a_stack_removed_by_hand_or_a_manifest_edit_is_not_up_to_date(tmp_path: Path, config: Path) -> None:
+    cache = tmp_path / "cache"
+    out = tmp_path / "generated"
+    synth("--config", str(config), "--out", str(out), cache=cache)
+    synthesized = tree_digest(out)
+    shutil.rmtree(out / "stacks" / "stg")
+    assert "synthesized" in synth("--env", "dev", "--config", str(config), "--out", str(out), cache=cache)
+    assert stacks_in(out) == manifest_stacks(out) == ["bootstrap", "dev", "prod"]
+    assert "synthesized" in synth("--config", str(config), "--out", str(out), cache=cache)
+    assert tree_digest(out) == synthesized
+    (out / "manifest.json").write_text("{}")
+    assert "synthesized" in synth("--config", str(config), "--out", str(out), cache=cache)
+    assert tree_digest(out) == synthesized
+
+
+def test_cache_entries_of_deleted_output_directories_are_pruned(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    gone, kept = tmp_path / "gone", tmp_path / "kept"
+    synth("--env", "dev", "--out", str(gone), cache=cache)
+    shutil.rmtree(gone)
+    synth("--env", "dev", "--out", str(kept), cache=cache)
+    [entry] = cache.iterdir()
+    assert (entry / "out").read_text().strip() == str(kept.resolve())
