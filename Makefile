@@ -1,11 +1,14 @@
 # make synth: create .venv, install what synthesis needs (pinned), write generated/
-# make test:  the whole suite: unit, terraform validate, checkov policy, moto emulator
+# make test:  the whole suite: unit, terraform validate, policy (checkov, IAM lint), moto emulator
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-# checkov pins clash with ours: it lives in its own virtualenv.
+# checkov pins clash with ours: it lives in its own virtualenv. parliament (the IAM policy lint)
+# lives there too: its dependencies (boto3, jmespath, pyyaml, json-cfg) agree with checkov's pins.
 CHECKOV_VENV ?= .venv-checkov
 CHECKOV_VERSION := 3.3.30
+PARLIAMENT_VERSION := 1.6.4
+POLICY_TOOLS := CHECKOV=$(abspath $(CHECKOV_VENV))/bin/checkov PARLIAMENT=$(abspath $(CHECKOV_VENV))/bin/parliament
 SLOW_TIERS := validate or policy or emulator
 
 .PHONY: install synth test test-unit validate policy emulator bench docs fmt lint clean
@@ -23,16 +26,17 @@ $(VENV)/.installed: $(VENV)/.installed-synth
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
-$(CHECKOV_VENV)/.installed:
+# One resolve for both pins; the Makefile holds them, so changing one reinstalls.
+$(CHECKOV_VENV)/.installed: Makefile
 	$(PYTHON) -m venv $(CHECKOV_VENV)
-	$(CHECKOV_VENV)/bin/python -m pip install --quiet checkov==$(CHECKOV_VERSION)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet checkov==$(CHECKOV_VERSION) parliament==$(PARLIAMENT_VERSION)
 	touch $@
 
 synth: $(VENV)/.installed-synth
 	$(PY) main.py synth
 
 test: $(VENV)/.installed $(CHECKOV_VENV)/.installed
-	CHECKOV=$(abspath $(CHECKOV_VENV))/bin/checkov $(PY) -m pytest
+	$(POLICY_TOOLS) $(PY) -m pytest
 
 # The quick tier: unit, CLI and bad-input tests only.
 test-unit: $(VENV)/.installed
@@ -42,7 +46,7 @@ validate: $(VENV)/.installed
 	$(PY) -m pytest -m validate
 
 policy: $(VENV)/.installed $(CHECKOV_VENV)/.installed
-	CHECKOV=$(abspath $(CHECKOV_VENV))/bin/checkov $(PY) -m pytest -m policy
+	$(POLICY_TOOLS) $(PY) -m pytest -m policy
 
 emulator: $(VENV)/.installed
 	$(PY) -m pytest -m emulator
