@@ -1,0 +1,86 @@
+"""examples/: one small config directory per feature, each loading, synthesizing and validating."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, run_main
+
+from modules.config import load_platform
+
+EXAMPLES = ROOT / "examples"
+NAMES = sorted(p.name for p in EXAMPLES.iterdir() if (p / "project.toml").is_file())
+
+
+def test_the_examples_are_the_ones_the_readme_lists() -> None:
+    readme = (ROOT / "README.md").read_text()
+    assert NAMES == ["ec2-capacity", "existing-certificate", "internal-tcp-service", "separate-account"]
+    for name in NAMES:
+        assert f"`examples/{name}/`" in readme, f"README.md does not list examples/{name}/"
+
+
+def only_environment(name: str):
+    (env,) = load_platform(EXAMPLES / name).environments
+    return env
+
+
+def test_ec2_capacity() -> None:
+    env = only_environment("ec2-capacity")
+    assert env.config.compute == "ec2" and env.config.cluster.instance_type == "t3.small"
+
+
+def test_internal_tcp_service_is_internal_and_called_by_web() -> None:
+    web, ledger = only_environment("internal-tcp-service").services
+    assert (ledger.protocol, ledger.public) == ("tcp", False)
+    assert web.called_services == ("ledger",)
+
+
+def test_existing_certificate_needs_no_hosted_zone() -> None:
+    domain = only_environment("existing-certificate").config.domain
+    assert domain is not None and domain.hosted_zone_id is None and domain.certificate_arn
+
+
+def test_separate_account_assumes_a_role_in_its_account() -> None:
+    env = only_environment("separate-account")
+    assert env.account_id == "222222222222" != env.project.account_id
+    assert env.config.assume_role_arn == "arn:aws:iam::222222222222:role/terraform"
+
+
+@pytest.fixture(scope="module")
+def example_synths(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    outs = {}
+    for name in NAMES:
+        out = tmp_path_factory.mktemp(name) / "generated"
+        result = run_main("synth", "--config", str(EXAMPLES / name), "--out", str(out))
+        assert result.returncode == 0, result.stderr
+        outs[name] = out
+    return outs
+
+
+@pytest.mark.validate
+@pytest.mark.parametrize("name", NAMES)
+def test_example_synthesizes_and_validates(
+    name: str, example_synths: dict[str, Path], terraform_cli_config: Path, tmp_path: Path
+) -> None:
+    from modules.core.terraform_cli import stack_dirs, validate_stack
+
+    stacks = stack_dirs(example_synths[name])
+    assert [d.name for d in stacks][0] == "bootstrap" and len(stacks) == 2
+    for stack in stacks:
+        result = validate_stack(stack, tmp_path, terraform_cli_config)
+        assert result.ok, f"{name}/{stack.name}: {result.stdout}\n{result.stderr}"
+    env_stack = json.loads((stacks[1] / "cdk.tf.json").read_text())
+    if name == "separate-account":
+        (provider,) = env_stack["provider"]["aws"]
+        assert provider["allowed_account_ids"] == ["222222222222"]
+        assert provider["assume_role"][0]["role_arn"].endswith(":role/terraform")
+    if name == "existing-certificate":
+        (https,) = [lst for lst in env_stack["resource"]["aws_lb_listener"].values() if lst["port"] == 443]
+        assert https["certificate_arn"].startswith("arn:aws:acm:")
+        assert "aws_acm_certificate" not in env_stack["resource"]
+    if name == "ec2-capacity":
+        assert "aws_autoscaling_group" in env_stack["resource"]
+    if name == "internal-tcp-service":
+        assert "aws_lb" in env_stack["resource"]
