@@ -163,7 +163,13 @@ def synth(args: argparse.Namespace) -> int:
     synthesized = [stamp.BOOTSTRAP, *(env.name for env in platform.environments)]
     if set(synthesized) != set(inputs):
         inputs = stamp.stack_inputs(config_dir, synthesized[1:])
-    present = synthesize(platform, args.out, inputs, keep_others=partial)
+    from modules.cdk import AddressCollision
+
+    try:
+        present = synthesize(platform, args.out, inputs, keep_others=partial)
+    except AddressCollision as error:  # two config names that spell one Terraform address
+        print(f"{config_dir}: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     kept = [name for name in present if name not in synthesized]
     print(
         f"{_shown(args.out)}: synthesized {', '.join(synthesized)}"

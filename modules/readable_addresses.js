@@ -10,9 +10,9 @@
 // Done here rather than as a Python override of allocateLogicalId: that would cost a Node ->
 // Python callback plus two property reads per element, about a tenth of a second per synth.
 //
-// Two paths that spell the same name (IDs differing only in punctuation) would share one
-// address; the first such pair in a stack fails the synth with an error that starts with
-// COLLISION_MARKER (modules/cdk.py turns it into AddressCollision).
+// Two paths that spell the same name for one element type (IDs differing only in punctuation)
+// would share one address; the first such pair in a stack fails the synth with an error that
+// starts with COLLISION_MARKER (modules/cdk.py turns it into AddressCollision).
 "use strict";
 const Module = require("module");
 const path = require("path");
@@ -38,10 +38,13 @@ function patch(TerraformStack) {
     const below = node.scopes.slice(node.scopes.indexOf(this) + 1).map((scope) => scope.node.id);
     const name = readableName(below);
     const shown = below.join("/");
+    // Terraform's namespace: a name must be unique per element type ("aws_vpc", "data.aws_x",
+    // outputs), so an ECR repository and a lifecycle policy may share one.
+    const key = `${element._elementType || ""} ${name}`;
     if (!this.__readableOwners) this.__readableOwners = new Map();
-    const owner = this.__readableOwners.get(name);
+    const owner = this.__readableOwners.get(key);
     if (owner === undefined) {
-      this.__readableOwners.set(name, shown);
+      this.__readableOwners.set(key, shown);
     } else if (owner !== shown) {
       throw new Error(
         `${COLLISION_MARKER}in stack ${this.node.id}, ${owner} and ${shown} would both be named ` +

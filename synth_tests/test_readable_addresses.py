@@ -95,6 +95,22 @@ def test_two_paths_spelling_one_name_fail_the_synth_naming_both(tmp_path: Path) 
     assert not (tmp_path / "out" / "stacks" / "test" / "cdk.tf.json").exists()
 
 
+def test_one_name_for_two_element_types_is_no_collision(tmp_path: Path) -> None:
+    """Terraform names are unique per type: service "web-lifecycle"'s repository and service
+    "web"'s lifecycle policy both spell repositories_web_lifecycle, under different types."""
+    from modules.cdk import Construct, aws
+
+    app, stack = small_app(tmp_path)
+    scope = Construct(stack, "repositories")
+    aws.ecr_repository.EcrRepository(scope, "web-lifecycle", name="r")
+    aws.ecr_lifecycle_policy.EcrLifecyclePolicy(
+        Construct(scope, "web"), "lifecycle", repository="r", policy="{}"
+    )
+    stack_json = synthesized(app, tmp_path)
+    assert list(stack_json["resource"]["aws_ecr_repository"]) == ["repositories_web_lifecycle"]
+    assert list(stack_json["resource"]["aws_ecr_lifecycle_policy"]) == ["repositories_web_lifecycle"]
+
+
 def test_other_synth_errors_are_not_collisions(tmp_path: Path) -> None:
     from modules.cdk import AddressCollision, App, TerraformStack, aws, synth_app
 

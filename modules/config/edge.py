@@ -40,6 +40,10 @@ class EdgeConfig(Strict):
                 network(cidr, strict=True)
             except ValueError as exc:
                 raise ValueError(f"{cidr!r} is not an {family} CIDR ({exc})") from None
+        # Each CIDR becomes one rule per listener, named after it: a repeat would be the same rule.
+        repeated = sorted({cidr for cidr in cidrs if cidrs.count(cidr) > 1})
+        if repeated:
+            raise ValueError(f"lists {', '.join(repeated)} more than once")
         return cidrs
 
 

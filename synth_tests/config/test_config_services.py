@@ -129,6 +129,14 @@ def test_bad_edge_and_cluster_values(tmp_path: Path) -> None:
     assert "cluster: instance_min (5) is above instance_max (2)" in found
 
 
+def test_a_cidr_listed_twice_is_refused(tmp_path: Path) -> None:
+    head = '[edge]\nhttp_only = true\ningress_ipv6 = ["2001:db8::/32", "::/0", "2001:db8::/32"]\n'
+    found = problems_of(tmp_path, WEB, head=head)
+    assert found == [
+        "edge.ingress_ipv6: lists 2001:db8::/32 more than once (got ['2001:db8::/32', '::/0', '2001:db8::/32'])"
+    ]
+
+
 def test_bad_services_exit_2_through_the_cli(tmp_path: Path) -> None:
     config = write_config(
         tmp_path / "environments", {"dev": env_toml() + "\n" + HTTP_ONLY + "\n" + WEB + WEB}
