@@ -97,8 +97,10 @@ class Repositories(Construct):
                     )
                 ],
             )
+            # A child of its repository ("<service>/lifecycle"), not a sibling named
+            # "<service>-lifecycle", which a service named "<service>-lifecycle" would take.
             aws.ecr_lifecycle_policy.EcrLifecyclePolicy(
-                self, f"{service}-lifecycle", repository=repository.name, policy=rules
+                repository, "lifecycle", repository=repository.name, policy=rules
             )
             self.repository_urls[service] = repository.repository_url
             self.repository_arns[service] = repository.arn

@@ -73,9 +73,12 @@ def test_lifecycle_policy_expires_untagged_and_keeps_the_newest_tagged(tmp_path:
     )
     policies = resources(stack, "aws_ecr_lifecycle_policy")
     assert set(by_path(stack, "aws_ecr_lifecycle_policy")) == {
-        "repositories/api-lifecycle",
-        "repositories/web-lifecycle",
+        "repositories/api/lifecycle",
+        "repositories/web/lifecycle",
     }
+    # Addresses stay <service>_lifecycle: a child of its repository, so a service named
+    # "web-lifecycle" could not take its construct ID.
+    assert set(policies) == {"repositories_api_lifecycle", "repositories_web_lifecycle"}
     repo_keys = {r["name"]: k for k, r in resources(stack, "aws_ecr_repository").items()}
     assert {p["repository"] for p in policies.values()} == {
         f"${{aws_ecr_repository.{repo_keys[name]}.name}}" for name in ("acme-dev/api", "acme-dev/web")
@@ -304,3 +307,13 @@ def test_construct_ids_are_stable_names(tmp_path: Path) -> None:
     for kind, (path, name) in expected.items():
         assert set(by_path(stack, kind)) == {path}
         assert set(resources(stack, kind)) == {name}
+
+
+def test_a_service_named_like_another_services_lifecycle_policy_synthesizes(tmp_path: Path) -> None:
+    lifecycle_named = SERVICES.replace('name = "api"', 'name = "web-lifecycle"')
+    stack, _, _ = compute_json(tmp_path, services=lifecycle_named)
+    assert set(resources(stack, "aws_ecr_repository")) == {"repositories_web", "repositories_web_lifecycle"}
+    assert set(resources(stack, "aws_ecr_lifecycle_policy")) == {
+        "repositories_web_lifecycle",
+        "repositories_web_lifecycle_lifecycle",
+    }
