@@ -9,24 +9,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Annotated, Any, Union, get_args, get_origin
 
-from pydantic import BaseModel, StringConstraints
+from pydantic import BaseModel
 from pydantic_core import ErrorDetails
 
-from modules.config.types import (
-    AccountId,
-    CertificateArn,
-    EnvName,
-    HostedZoneId,
-    HostName,
-    PathPattern,
-    Region,
-    RoleArn,
-    SecretRef,
-    Slug,
-    TagKey,
-    TagValue,
-    ZoneLetter,
-)
+from modules.config.types import PATTERN_WORDS
 
 
 @dataclass(frozen=True)
@@ -45,48 +31,6 @@ class ConfigError(Exception):
     def __init__(self, problems: list[ConfigProblem]) -> None:
         super().__init__("\n".join(str(p) for p in problems))
         self.problems = problems
-
-
-def _pattern(constrained: Any) -> str:
-    (pattern,) = [m.pattern for m in constrained.__metadata__ if isinstance(m, StringConstraints)]
-    return str(pattern)
-
-
-SLUG_WORDS = "2-20 characters of a-z, 0-9 and '-', starting with a letter and not ending with '-'"
-_NAME_CHARACTERS = "letters, digits, spaces and _ . : / = + @ -"
-
-# What each pattern of the schema asks for, in words: shown instead of the regular expression.
-PATTERN_WORDS: dict[str, str] = {
-    _pattern(Slug): f"must be {SLUG_WORDS}",
-    _pattern(AccountId): "must be an AWS account id: 12 digits",
-    _pattern(Region): "must be an AWS region such as eu-west-1 or us-gov-west-1",
-    _pattern(RoleArn): "must be an IAM role ARN: arn:aws:iam::<12-digit account id>:role/<role name>",
-    _pattern(ZoneLetter): 'must be one zone letter a-z, such as "a"',
-    _pattern(TagKey): f"may hold only {_NAME_CHARACTERS}",  # also the project's owner
-    _pattern(TagValue): f"may hold only {_NAME_CHARACTERS}",
-    _pattern(HostName): (
-        "must be a lower-case DNS name such as api.example.com (labels of a-z, 0-9 and '-', not "
-        "starting or ending with '-'; '*.' in front for a wildcard)"
-    ),
-    _pattern(PathPattern): "must be a path starting with '/', of letters, digits and _ - . / * ? ~ %",
-    _pattern(
-        EnvName
-    ): "must be an environment variable name: letters, digits and '_', not starting with a digit",
-    _pattern(CertificateArn): (
-        "must be an ACM certificate ARN: arn:aws:acm:<region>:<12-digit account id>:certificate/<id>"
-    ),
-    _pattern(HostedZoneId): "must be a Route 53 hosted zone id: 'Z' and then upper-case letters and digits",
-    _pattern(SecretRef): (
-        "must be a Secrets Manager or SSM parameter ARN, ssm:<parameter name> or secretsmanager:<secret name>"
-    ),
-    # Patterns written in place in the sections:
-    r"^[a-z][a-z0-9-]*\.[a-z0-9]+$": "must be an EC2 instance type such as t3.medium",
-    r"^\S+$": "must be an image reference without spaces, such as public.ecr.aws/nginx/nginx:1.27",
-    r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$": (
-        "must be an image tag: 1-128 letters, digits, '_', '.' and '-', not starting with '.' or '-'"
-    ),
-    r"^[0-9]+(:[0-9]+)?$": "must be a numeric uid or uid:gid, such as 1000 or 1000:1000",
-}
 
 
 def key_path(loc: Iterable[int | str], raw: Any = None) -> str:

@@ -18,12 +18,12 @@ from pydantic_core import ErrorDetails
 
 from modules.config.edge import DomainConfig, EdgeConfig
 from modules.config.environment import Environment, EnvironmentConfig, Platform
-from modules.config.errors import SLUG_WORDS, ConfigError, ConfigProblem, labelled, problems_of
+from modules.config.errors import ConfigError, ConfigProblem, labelled, problems_of
 from modules.config.network import parse_vpc_cidr
 from modules.config.profiles import DEFAULT_PROFILE, PROFILES
 from modules.config.project import PROJECT_FILE, ProjectConfig
 from modules.config.services import ServiceConfig, service_rules
-from modules.config.types import Slug, Strict
+from modules.config.types import SLUG_WORDS, Slug, Strict
 
 RESERVED_STACK_NAMES = frozenset({"bootstrap", "project"})
 

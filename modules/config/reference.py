@@ -25,43 +25,12 @@ from pydantic import BaseModel, StringConstraints
 from modules.config.environment import EnvironmentConfig
 from modules.config.profiles import PROFILES
 from modules.config.project import PROJECT_FILE, ProjectConfig
-from modules.config.types import (
-    AccountId,
-    CertificateArn,
-    EnvName,
-    HostedZoneId,
-    HostName,
-    PathPattern,
-    Region,
-    RoleArn,
-    SecretRef,
-    Slug,
-    TagKey,
-    TagValue,
-    ZoneLetter,
-)
+from modules.config.types import DESCRIBED_TYPES
 
 TEMPLATES = Path(__file__).resolve().parent
 MODULES = TEMPLATES.parent
 ROOT = MODULES.parent
 README = ROOT / "README.md"
-
-# The constrained string types of the schema, by the name the reference gives them.
-NAMED_TYPES: tuple[tuple[Any, str], ...] = (
-    (Slug, "slug"),
-    (AccountId, "account id"),
-    (Region, "region"),
-    (RoleArn, "IAM role ARN"),
-    (ZoneLetter, "zone letter"),
-    (TagKey, "tag key"),
-    (TagValue, "tag value"),
-    (HostName, "host name"),
-    (PathPattern, "path pattern"),
-    (EnvName, "variable name"),
-    (CertificateArn, "ACM certificate ARN"),
-    (HostedZoneId, "hosted zone id"),
-    (SecretRef, "secret reference"),
-)
 
 
 @dataclass(frozen=True)
@@ -171,7 +140,7 @@ def type_text(hint: Any, metadata: list[Any] | tuple[Any, ...] = ()) -> str:
         hint, metadata = get_args(hint)[0], (*hint.__metadata__, *metadata)
     if any(isinstance(m, StringConstraints) for m in metadata):
         constrained = Annotated[(hint, *metadata)]
-        for named, name in NAMED_TYPES:
+        for named, name, _ in DESCRIBED_TYPES:
             if constrained == named:
                 return name
     origin = get_origin(hint)

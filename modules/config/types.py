@@ -46,6 +46,73 @@ SecretRef = Annotated[
 ]
 
 
+def pattern_of(constrained: Any) -> str:
+    """The regular expression of a constrained string type."""
+    (pattern,) = [m.pattern for m in constrained.__metadata__ if isinstance(m, StringConstraints)]
+    return str(pattern)
+
+
+SLUG_WORDS = "2-20 characters of a-z, 0-9 and '-', starting with a letter and not ending with '-'"
+_NAME_CHARACTERS = "letters, digits, spaces and _ . : / = + @ -"
+
+# Each constrained type, described once: the name the config reference gives it, and what a value
+# must be in words (error messages show that instead of the regular expression).
+DESCRIBED_TYPES: tuple[tuple[Any, str, str], ...] = (
+    (Slug, "slug", f"must be {SLUG_WORDS}"),
+    (AccountId, "account id", "must be an AWS account id: 12 digits"),
+    (Region, "region", "must be an AWS region such as eu-west-1 or us-gov-west-1"),
+    (RoleArn, "IAM role ARN", "must be an IAM role ARN: arn:aws:iam::<12-digit account id>:role/<role name>"),
+    (ZoneLetter, "zone letter", 'must be one zone letter a-z, such as "a"'),
+    (TagKey, "tag key", f"may hold only {_NAME_CHARACTERS}"),
+    (TagValue, "tag value", f"may hold only {_NAME_CHARACTERS}"),
+    (
+        HostName,
+        "host name",
+        (
+            "must be a lower-case DNS name such as api.example.com (labels of a-z, 0-9 and '-', not "
+            "starting or ending with '-'; '*.' in front for a wildcard)"
+        ),
+    ),
+    (PathPattern, "path pattern", "must be a path starting with '/', of letters, digits and _ - . / * ? ~ %"),
+    (
+        EnvName,
+        "variable name",
+        "must be an environment variable name: letters, digits and '_', not starting with a digit",
+    ),
+    (
+        CertificateArn,
+        "ACM certificate ARN",
+        ("must be an ACM certificate ARN: arn:aws:acm:<region>:<12-digit account id>:certificate/<id>"),
+    ),
+    (
+        HostedZoneId,
+        "hosted zone id",
+        "must be a Route 53 hosted zone id: 'Z' and then upper-case letters and digits",
+    ),
+    (
+        SecretRef,
+        "secret reference",
+        (
+            "must be a Secrets Manager or SSM parameter ARN, ssm:<parameter name> or secretsmanager:<secret name>"
+        ),
+    ),
+)
+# Patterns written in place in the sections, in words.
+IN_PLACE_PATTERN_WORDS: dict[str, str] = {
+    r"^[a-z][a-z0-9-]*\.[a-z0-9]+$": "must be an EC2 instance type such as t3.medium",
+    r"^\S+$": "must be an image reference without spaces, such as public.ecr.aws/nginx/nginx:1.27",
+    r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$": (
+        "must be an image tag: 1-128 letters, digits, '_', '.' and '-', not starting with '.' or '-'"
+    ),
+    r"^[0-9]+(:[0-9]+)?$": "must be a numeric uid or uid:gid, such as 1000 or 1000:1000",
+}
+# Every pattern of the schema -> its words (the project's owner shares the tag key's pattern).
+PATTERN_WORDS: dict[str, str] = {
+    **{pattern_of(typ): words for typ, _, words in DESCRIBED_TYPES},
+    **IN_PLACE_PATTERN_WORDS,
+}
+
+
 class Strict(BaseModel):
     """Unknown keys are errors: a typo must never be silently ignored. Values are never coerced.
 

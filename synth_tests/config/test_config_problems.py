@@ -13,7 +13,7 @@ from conftest import BASE_PROJECT, env_toml, run_main, write_config
 from pydantic import BaseModel, StringConstraints
 
 from modules.config import ConfigError, EnvironmentConfig, NetworkConfig, ProjectConfig, load_platform
-from modules.config.errors import PATTERN_WORDS
+from modules.config.types import PATTERN_WORDS
 
 WEB = '[[services]]\nname = "web"\nport = 8080\npaths = ["/*"]\npriority = 10\n'
 HTTP_ONLY = "[edge]\nhttp_only = true\n"
