@@ -146,7 +146,9 @@ def test_reserved_and_invalid_environment_names(tmp_path: Path) -> None:
 
 def test_unknown_environment_requested(tmp_path: Path) -> None:
     write_config(tmp_path, {"dev": env_toml()})
-    assert problems(tmp_path, ("qa",)) == [f"{tmp_path}/qa.toml: (file): no environment named 'qa'; environments: dev"]
+    assert problems(tmp_path, ("qa",)) == [
+        f"{tmp_path}/qa.toml: (file): no environment named 'qa'; environments: dev"
+    ]
 
 
 def test_subset_still_checks_every_file(tmp_path: Path) -> None:
