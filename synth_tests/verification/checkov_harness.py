@@ -9,17 +9,24 @@ one report into a list of problems, each a readable line naming the stack, check
 
 from __future__ import annotations
 
-import fnmatch
 import json
 import os
 import re
 import shutil
 import subprocess
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
+
+from allowlist import (
+    AllowFileFormat,
+    AllowlistError,
+    AllowlistResult,
+    in_scope,
+    pattern_rule,
+    resource_rule,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 SUPPRESSIONS_FILE = Path(__file__).resolve().parent / "checkov_suppressions.toml"
@@ -29,12 +36,9 @@ CHECKOV_TIMEOUT_SECONDS = 120
 _CHECK_ID = re.compile(r"^CKV2?_[A-Z0-9]+_\d+$")
 # `<resource type>.<name glob>`: the type is literal, so an entry can never match across types.
 _RESOURCE_PATTERN = re.compile(r"^(?P<type>[a-z][a-z0-9_]*)\.(?P<name>\S+)$")
-_STACK_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-_ENTRY_KEYS = frozenset({"check", "resource", "stacks", "justification"})
-MIN_JUSTIFICATION_CHARS = 20
 
 
-class SuppressionFileError(ValueError):
+class SuppressionFileError(AllowlistError):
     """The suppression file is malformed; the message lists every problem, one per line."""
 
 
@@ -53,11 +57,7 @@ class Suppression:
     index: int  # position in the file, for messages
 
     def matches(self, finding: Finding) -> bool:
-        return (
-            finding.check_id == self.check
-            and finding.stack in self.stacks
-            and fnmatch.fnmatchcase(finding.address, self.resource)
-        )
+        return finding.check_id == self.check and in_scope(self.stacks, self.resource, finding)
 
     def label(self) -> str:
         return f"suppress[{self.index}] ({self.check} on {self.resource})"
@@ -77,123 +77,48 @@ class Finding:
 
 
 @dataclass
-class PolicyResult:
+class PolicyResult(AllowlistResult):
     """What `evaluate` found, by kind; every list holds readable one-line messages."""
+
+    SECTIONS: ClassVar[Mapping[str, str]] = {
+        "parse_problems": "checkov did not really scan every stack",
+        "unsuppressed": (
+            "failed checks not covered by synth_tests/verification/checkov_suppressions.toml "
+            "(fix the generator, or add an entry with a justification)"
+        ),
+        "stale": "stale suppression entries (they no longer match a finding: delete them)",
+        "ambiguous": "findings matched by more than one suppression entry",
+    }
 
     passed_per_stack: dict[str, int] = field(default_factory=dict)
     failed_per_stack: dict[str, int] = field(default_factory=dict)
     suppressed: list[str] = field(default_factory=list)
     parse_problems: list[str] = field(default_factory=list)
     unsuppressed: list[str] = field(default_factory=list)
-    stale: list[str] = field(default_factory=list)
-    ambiguous: list[str] = field(default_factory=list)
-
-    @property
-    def problems(self) -> list[str]:
-        return [*self.parse_problems, *self.unsuppressed, *self.stale, *self.ambiguous]
-
-    def format(self, *kinds: str) -> str:
-        """The problems of the given kinds (attribute names; all kinds by default), by section."""
-        sections = {
-            "parse_problems": "checkov did not really scan every stack",
-            "unsuppressed": (
-                "failed checks not covered by synth_tests/verification/checkov_suppressions.toml "
-                "(fix the generator, or add an entry with a justification)"
-            ),
-            "stale": "stale suppression entries (they no longer match a finding: delete them)",
-            "ambiguous": "findings matched by more than one suppression entry",
-        }
-        lines: list[str] = []
-        for kind in kinds or tuple(sections):
-            items = getattr(self, kind)
-            if items:
-                lines.append(f"{sections[kind]}:")
-                lines.extend(f"  {item}" for item in items)
-        return "\n".join(lines)
 
 
 # --- suppression file -------------------------------------------------------------------------
+
+SUPPRESSION_FORMAT: AllowFileFormat[Suppression] = AllowFileFormat(
+    table="suppress",
+    rules={
+        "check": pattern_rule(_CHECK_ID, "is not a checkov check ID like CKV_AWS_144"),
+        "resource": resource_rule(_RESOURCE_PATTERN, "aws_s3_bucket.state_state-bucket_*"),
+    },
+    entry_type=Suppression,
+    error=SuppressionFileError,
+)
 
 
 def parse_suppressions(
     data: Mapping[str, Any], source: str = "checkov_suppressions.toml"
 ) -> list[Suppression]:
     """Validate the parsed TOML; raise SuppressionFileError listing every problem at once."""
-    errors: list[str] = []
-    unknown_top = sorted(set(data) - {"suppress"})
-    if unknown_top:
-        errors.append(f"{source}: {', '.join(unknown_top)}: unknown key (entries go in [[suppress]])")
-    entries = data.get("suppress", [])
-    if not isinstance(entries, list):
-        raise SuppressionFileError(f"{source}: suppress: must be an array of tables ([[suppress]])")
-
-    result: list[Suppression] = []
-    for index, entry in enumerate(entries):
-        where = f"{source}: suppress[{index}]"
-        if not isinstance(entry, dict):
-            errors.append(f"{where}: must be a table")
-            continue
-        for key in sorted(set(entry) - _ENTRY_KEYS):
-            errors.append(f"{where}.{key}: unknown key")
-        for key in sorted(_ENTRY_KEYS - set(entry)):
-            errors.append(f"{where}.{key}: missing")
-
-        check = entry.get("check")
-        if "check" in entry and not (isinstance(check, str) and _CHECK_ID.match(check)):
-            errors.append(f"{where}.check: {check!r} is not a checkov check ID like CKV_AWS_144")
-
-        resource = entry.get("resource")
-        if "resource" in entry:
-            match = _RESOURCE_PATTERN.match(resource) if isinstance(resource, str) else None
-            if match is None:
-                errors.append(
-                    f"{where}.resource: {resource!r} must be '<resource type>.<name glob>', "
-                    "e.g. 'aws_s3_bucket.state_state-bucket_*'"
-                )
-
-        stacks = entry.get("stacks")
-        if "stacks" in entry:
-            valid = (
-                isinstance(stacks, list)
-                and stacks
-                and all(isinstance(s, str) and _STACK_NAME.match(s) for s in stacks)
-                and len(set(stacks)) == len(stacks)
-            )
-            if not valid:
-                errors.append(f"{where}.stacks: must be a non-empty list of distinct stack names")
-
-        justification = entry.get("justification")
-        if "justification" in entry:
-            text = justification.strip() if isinstance(justification, str) else ""
-            if not text:
-                errors.append(f"{where}.justification: must not be empty")
-            elif len(text) < MIN_JUSTIFICATION_CHARS:
-                errors.append(
-                    f"{where}.justification: {text!r} is too short to justify anything "
-                    f"(at least {MIN_JUSTIFICATION_CHARS} characters: say why the finding does not apply)"
-                )
-
-        if not any(e.startswith(where) for e in errors):
-            result.append(
-                Suppression(
-                    check=check,
-                    resource=resource,
-                    stacks=tuple(stacks),
-                    justification=" ".join(justification.split()),
-                    index=index,
-                )
-            )
-    if errors:
-        raise SuppressionFileError("\n".join(errors))
-    return result
+    return SUPPRESSION_FORMAT.parse(data, source)
 
 
 def load_suppressions(path: Path = SUPPRESSIONS_FILE) -> list[Suppression]:
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise SuppressionFileError(f"{path.name}: {exc}") from exc
-    return parse_suppressions(data, path.name)
+    return SUPPRESSION_FORMAT.load(path)
 
 
 # --- running checkov --------------------------------------------------------------------------
@@ -354,23 +279,7 @@ def evaluate(report: Any, files: Mapping[str, Path], suppressions: Sequence[Supp
                 "(checkov exits 0 when it cannot read a file, so this is treated as a failure)"
             )
 
-    used: set[tuple[int, str]] = set()
-    for finding in sorted(findings, key=lambda f: (f.stack, f.check_id, f.address)):
-        matching = [s for s in suppressions if s.matches(finding)]
-        if not matching:
-            result.unsuppressed.append(finding.describe())
-            continue
-        if len(matching) > 1:
-            labels = ", ".join(s.label() for s in matching)
-            result.ambiguous.append(f"{finding.describe()}: {labels}")
-        for s in matching:
-            used.add((s.index, finding.stack))
-        result.suppressed.append(f"{finding.describe()} [suppress[{matching[0].index}]]")
-
-    for s in suppressions:
-        for stack in s.stacks:
-            if (s.index, stack) in used:
-                continue
-            reason = "no finding matches it" if stack in files else "that stack was not scanned"
-            result.stale.append(f"{s.label()} for stack {stack}: {reason}")
+    result.suppressed, result.unsuppressed, result.stale, result.ambiguous = SUPPRESSION_FORMAT.judge(
+        findings, suppressions, scanned=files, order=lambda f: (f.stack, f.check_id, f.address)
+    )
     return result

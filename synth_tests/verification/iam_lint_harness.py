@@ -10,30 +10,38 @@ Three steps, each a pure function but the middle one:
 2. `run_parliament` lints them all in one process of parliament's own interpreter
    (parliament_driver.py): parliament lives in the checkov virtualenv, nothing here imports it.
 3. `evaluate` judges the findings against iam_lint_allow.toml: a finding no entry allows fails, and
-   so does an entry that allows nothing (stale), exactly like checkov_suppressions.toml.
+   so does an entry that allows nothing (stale), exactly like checkov_suppressions.toml (the
+   contract both files share is allowlist.py's).
 """
 
 from __future__ import annotations
 
-import fnmatch
 import json
 import os
 import re
 import shutil
 import subprocess
 import tempfile
-import tomllib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
+
+from allowlist import (
+    AllowFileFormat,
+    AllowlistError,
+    AllowlistResult,
+    glob,
+    in_scope,
+    pattern_rule,
+    resource_rule,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 ALLOW_FILE = Path(__file__).resolve().parent / "iam_lint_allow.toml"
 DRIVER = Path(__file__).resolve().parent / "parliament_driver.py"
 MAKEFILE = ROOT / "Makefile"
 PARLIAMENT_TIMEOUT_SECONDS = 120
-MIN_JUSTIFICATION_CHARS = 20
 
 Kind = Literal["identity", "trust", "resource"]
 
@@ -403,12 +411,9 @@ def collect_documents(files: Mapping[str, Path]) -> tuple[list[PolicyDocument], 
 
 _ISSUE = re.compile(r"^[A-Z][A-Z0-9_]*$")
 _RESOURCE_PATTERN = re.compile(r"^(?:data\.)?[a-z][a-z0-9_]*\.\S+$")
-_STACK_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-_REQUIRED_KEYS = frozenset({"issue", "resource", "stacks", "justification"})
-_OPTIONAL_KEYS = frozenset({"attribute", "sid"})
 
 
-class AllowFileError(ValueError):
+class AllowFileError(AllowlistError):
     """The allow file is malformed; the message lists every problem, one per line."""
 
 
@@ -446,10 +451,9 @@ class Allow:
     def matches(self, finding: LintFinding) -> bool:
         return (
             finding.issue == self.issue
-            and finding.stack in self.stacks
-            and fnmatch.fnmatchcase(finding.address, self.resource)
-            and (self.attribute is None or fnmatch.fnmatchcase(finding.attribute, self.attribute))
-            and (self.sid is None or (finding.sid is not None and fnmatch.fnmatchcase(finding.sid, self.sid)))
+            and in_scope(self.stacks, self.resource, finding)
+            and (self.attribute is None or glob(finding.attribute, self.attribute))
+            and (self.sid is None or (finding.sid is not None and glob(finding.sid, self.sid)))
         )
 
     def label(self) -> str:
@@ -458,88 +462,33 @@ class Allow:
         return f"allow[{self.index}] ({self.issue} on {where})"
 
 
+def _optional_glob(value: Any) -> str | None:
+    if isinstance(value, str) and value.strip():
+        return None
+    return "must be a non-empty string (leave it out to match any)"
+
+
+ALLOW_FORMAT: AllowFileFormat[Allow] = AllowFileFormat(
+    table="allow",
+    rules={
+        "issue": pattern_rule(_ISSUE, "is not a parliament issue key like RESOURCE_STAR"),
+        "resource": resource_rule(_RESOURCE_PATTERN, "aws_iam_role_policy.services_*_execution_role_policy"),
+        "attribute": _optional_glob,
+        "sid": _optional_glob,
+    },
+    optional=frozenset({"attribute", "sid"}),
+    entry_type=Allow,
+    error=AllowFileError,
+)
+
+
 def parse_allow(data: Mapping[str, Any], source: str = "iam_lint_allow.toml") -> list[Allow]:
     """Validate the parsed TOML; raise AllowFileError listing every problem at once."""
-    errors: list[str] = []
-    unknown_top = sorted(set(data) - {"allow"})
-    if unknown_top:
-        errors.append(f"{source}: {', '.join(unknown_top)}: unknown key (entries go in [[allow]])")
-    entries = data.get("allow", [])
-    if not isinstance(entries, list):
-        raise AllowFileError(f"{source}: allow: must be an array of tables ([[allow]])")
-
-    result: list[Allow] = []
-    for index, entry in enumerate(entries):
-        where = f"{source}: allow[{index}]"
-        if not isinstance(entry, dict):
-            errors.append(f"{where}: must be a table")
-            continue
-        for key in sorted(set(entry) - _REQUIRED_KEYS - _OPTIONAL_KEYS):
-            errors.append(f"{where}.{key}: unknown key")
-        for key in sorted(_REQUIRED_KEYS - set(entry)):
-            errors.append(f"{where}.{key}: missing")
-
-        issue = entry.get("issue")
-        if "issue" in entry and not (isinstance(issue, str) and _ISSUE.match(issue)):
-            errors.append(f"{where}.issue: {issue!r} is not a parliament issue key like RESOURCE_STAR")
-
-        resource = entry.get("resource")
-        if "resource" in entry and not (isinstance(resource, str) and _RESOURCE_PATTERN.match(resource)):
-            errors.append(
-                f"{where}.resource: {resource!r} must be '<resource type>.<name glob>', "
-                "e.g. 'aws_iam_role_policy.services_*_execution_role_policy'"
-            )
-
-        for key in ("attribute", "sid"):
-            value = entry.get(key)
-            if key in entry and not (isinstance(value, str) and value.strip()):
-                errors.append(f"{where}.{key}: must be a non-empty string (leave it out to match any)")
-
-        stacks = entry.get("stacks")
-        if "stacks" in entry:
-            valid = (
-                isinstance(stacks, list)
-                and stacks
-                and all(isinstance(s, str) and _STACK_NAME.match(s) for s in stacks)
-                and len(set(stacks)) == len(stacks)
-            )
-            if not valid:
-                errors.append(f"{where}.stacks: must be a non-empty list of distinct stack names")
-
-        justification = entry.get("justification")
-        if "justification" in entry:
-            text = justification.strip() if isinstance(justification, str) else ""
-            if not text:
-                errors.append(f"{where}.justification: must not be empty")
-            elif len(text) < MIN_JUSTIFICATION_CHARS:
-                errors.append(
-                    f"{where}.justification: {text!r} is too short to justify anything "
-                    f"(at least {MIN_JUSTIFICATION_CHARS} characters: say why the finding does not apply)"
-                )
-
-        if not any(e.startswith(where) for e in errors):
-            result.append(
-                Allow(
-                    issue=issue,
-                    resource=resource,
-                    stacks=tuple(stacks),
-                    justification=" ".join(justification.split()),
-                    index=index,
-                    attribute=entry.get("attribute"),
-                    sid=entry.get("sid"),
-                )
-            )
-    if errors:
-        raise AllowFileError("\n".join(errors))
-    return result
+    return ALLOW_FORMAT.parse(data, source)
 
 
 def load_allow(path: Path = ALLOW_FILE) -> list[Allow]:
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise AllowFileError(f"{path.name}: {exc}") from exc
-    return parse_allow(data, path.name)
+    return ALLOW_FORMAT.load(path)
 
 
 # --- running parliament -----------------------------------------------------------------------
@@ -662,38 +611,23 @@ def to_findings(document: PolicyDocument, raw: Sequence[Mapping[str, Any]]) -> l
 
 
 @dataclass
-class LintResult:
+class LintResult(AllowlistResult):
     """What `evaluate` found, by kind; every list holds readable one-line messages."""
+
+    SECTIONS: ClassVar[Mapping[str, str]] = {
+        "extraction_problems": "policy documents the lint could not read or parliament could not lint",
+        "unallowed": (
+            "parliament findings not allowed by synth_tests/verification/iam_lint_allow.toml "
+            "(fix the generator, or add an entry with a justification)"
+        ),
+        "stale": "stale allow entries (they no longer match a finding: delete them)",
+        "ambiguous": "findings matched by more than one allow entry",
+    }
 
     documents_per_stack: dict[str, int] = field(default_factory=dict)
     allowed: list[str] = field(default_factory=list)
     extraction_problems: list[str] = field(default_factory=list)
     unallowed: list[str] = field(default_factory=list)
-    stale: list[str] = field(default_factory=list)
-    ambiguous: list[str] = field(default_factory=list)
-
-    @property
-    def problems(self) -> list[str]:
-        return [*self.extraction_problems, *self.unallowed, *self.stale, *self.ambiguous]
-
-    def format(self, *kinds: str) -> str:
-        """The problems of the given kinds (attribute names; all kinds by default), by section."""
-        sections = {
-            "extraction_problems": "policy documents the lint could not read or parliament could not lint",
-            "unallowed": (
-                "parliament findings not allowed by synth_tests/verification/iam_lint_allow.toml "
-                "(fix the generator, or add an entry with a justification)"
-            ),
-            "stale": "stale allow entries (they no longer match a finding: delete them)",
-            "ambiguous": "findings matched by more than one allow entry",
-        }
-        lines: list[str] = []
-        for kind in kinds or tuple(sections):
-            items = getattr(self, kind)
-            if items:
-                lines.append(f"{sections[kind]}:")
-                lines.extend(f"  {item}" for item in items)
-        return "\n".join(lines)
 
 
 def evaluate(
@@ -721,29 +655,10 @@ def evaluate(
             continue
         all_findings += to_findings(document, findings[document.id])
 
-    used: set[tuple[int, str]] = set()
-    for finding in sorted(
-        all_findings, key=lambda f: (f.stack, f.issue, f.address, f.attribute, f.sid or "")
-    ):
-        matching = [a for a in allows if a.matches(finding)]
-        if not matching:
-            result.unallowed.append(finding.describe())
-            continue
-        if len(matching) > 1:
-            labels = ", ".join(a.label() for a in matching)
-            result.ambiguous.append(f"{finding.describe()}: {labels}")
-        for allow in matching:
-            used.add((allow.index, finding.stack))
-        result.allowed.append(f"{finding.describe()} [allow[{matching[0].index}]]")
-
-    for allow in allows:
-        for stack in allow.stacks:
-            if (allow.index, stack) in used:
-                continue
-            reason = (
-                "no finding matches it"
-                if stack in result.documents_per_stack
-                else "that stack was not scanned"
-            )
-            result.stale.append(f"{allow.label()} for stack {stack}: {reason}")
+    result.allowed, result.unallowed, result.stale, result.ambiguous = ALLOW_FORMAT.judge(
+        all_findings,
+        allows,
+        scanned=set(result.documents_per_stack),
+        order=lambda f: (f.stack, f.issue, f.address, f.attribute, f.sid or ""),
+    )
     return result

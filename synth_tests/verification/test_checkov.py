@@ -16,16 +16,12 @@ from typing import Any
 
 import pytest
 from checkov_harness import (
-    ROOT,
-    SUPPRESSIONS_FILE,
     CheckovNotFound,
     PolicyResult,
     Suppression,
-    SuppressionFileError,
     evaluate,
     find_checkov,
     load_suppressions,
-    parse_suppressions,
     pinned_checkov_version,
     run_checkov,
     stack_files,
@@ -247,54 +243,7 @@ def test_failure_messages_name_every_kind(two_stacks: dict[str, Path]) -> None:
         assert expected in text
 
 
-# --- the suppression file loader ---------------------------------------------------------------
-
-
-def _entry(**overrides: Any) -> dict[str, Any]:
-    entry = {
-        "check": "CKV_AWS_144",
-        "resource": "aws_s3_bucket.state_*",
-        "stacks": ["bootstrap"],
-        "justification": "replication is a per-organisation DR decision",
-    }
-    entry.update(overrides)
-    return {k: v for k, v in entry.items() if v is not None}
-
-
-@pytest.mark.parametrize(
-    ("overrides", "message"),
-    [
-        ({"justification": None}, "suppress[0].justification: missing"),
-        ({"justification": "   "}, "suppress[0].justification: must not be empty"),
-        ({"justification": "n/a"}, "suppress[0].justification: 'n/a' is too short"),
-        ({"check": "S3-REPLICATION"}, "suppress[0].check: 'S3-REPLICATION' is not a checkov check ID"),
-        ({"resource": "*"}, "suppress[0].resource: '*' must be '<resource type>.<name glob>'"),
-        ({"resource": "aws_*.state"}, "suppress[0].resource: 'aws_*.state' must be"),
-        ({"stacks": []}, "suppress[0].stacks: must be a non-empty list"),
-        ({"stacks": None}, "suppress[0].stacks: missing"),
-        ({"reason": "typo of justification"}, "suppress[0].reason: unknown key"),
-    ],
-)
-def test_the_loader_rejects_bad_entries(overrides: dict[str, Any], message: str) -> None:
-    with pytest.raises(SuppressionFileError, match=re.escape(message)):
-        parse_suppressions({"suppress": [_entry(**overrides)]})
-
-
-def test_the_loader_reports_every_problem_at_once() -> None:
-    bad = {"suppres": [], "suppress": [_entry(justification=""), _entry(), _entry(check="x")]}
-    with pytest.raises(SuppressionFileError) as info:
-        parse_suppressions(bad)
-    lines = str(info.value).splitlines()
-    assert len(lines) == 3
-    assert "suppress[0].justification" in lines[1] and "suppress[2].check" in lines[2]
-
-
-def test_the_committed_suppression_file_is_valid_and_names_real_stacks() -> None:
-    entries = load_suppressions(SUPPRESSIONS_FILE)
-    environments = {p.stem for p in (ROOT / "environments").glob("*.toml")} - {"project"}
-    known = environments | {"bootstrap"}
-    for entry in entries:
-        assert set(entry.stacks) <= known, f"{entry.label()}: unknown stacks {set(entry.stacks) - known}"
+# --- the suppression file loader: see test_allowlist.py (it tests both harnesses' files) --------
 
 
 def test_checkov_lookup_fails_clearly_without_a_binary(tmp_path: Path) -> None:

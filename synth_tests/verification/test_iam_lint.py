@@ -17,11 +17,8 @@ from typing import Any
 
 import pytest
 from iam_lint_harness import (
-    ALLOW_FILE,
     PLACEHOLDERS,
-    ROOT,
     Allow,
-    AllowFileError,
     LintResult,
     ParliamentNotFound,
     ParliamentRun,
@@ -33,7 +30,6 @@ from iam_lint_harness import (
     find_parliament,
     interpreter_of,
     load_allow,
-    parse_allow,
     pinned_parliament_version,
     render_for_lint,
     role_arn,
@@ -469,55 +465,7 @@ def test_documents_parliament_could_not_lint_are_problems() -> None:
     ]
 
 
-# --- the allow file loader --------------------------------------------------------------------
-
-
-def _entry(**overrides: Any) -> dict[str, Any]:
-    entry = {
-        "issue": "RESOURCE_STAR",
-        "resource": "aws_kms_key.*",
-        "stacks": ["dev"],
-        "justification": "in a key policy Resource * is the key itself",
-    }
-    entry.update(overrides)
-    return {k: v for k, v in entry.items() if v is not None}
-
-
-@pytest.mark.parametrize(
-    ("overrides", "message"),
-    [
-        ({"justification": None}, "allow[0].justification: missing"),
-        ({"justification": "   "}, "allow[0].justification: must not be empty"),
-        ({"justification": "n/a"}, "allow[0].justification: 'n/a' is too short"),
-        ({"issue": "resource-star"}, "allow[0].issue: 'resource-star' is not a parliament issue key"),
-        ({"resource": "*"}, "allow[0].resource: '*' must be '<resource type>.<name glob>'"),
-        ({"stacks": []}, "allow[0].stacks: must be a non-empty list"),
-        ({"stacks": None}, "allow[0].stacks: missing"),
-        ({"sid": ""}, "allow[0].sid: must be a non-empty string"),
-        ({"attribute": 3}, "allow[0].attribute: must be a non-empty string"),
-        ({"check": "CKV_AWS_1"}, "allow[0].check: unknown key"),
-    ],
-)
-def test_the_loader_rejects_bad_entries(overrides: dict[str, Any], message: str) -> None:
-    with pytest.raises(AllowFileError, match=re.escape(message)):
-        parse_allow({"allow": [_entry(**overrides)]})
-
-
-def test_the_loader_reports_every_problem_at_once() -> None:
-    bad = {"alow": [], "allow": [_entry(justification=""), _entry(), _entry(issue="x")]}
-    with pytest.raises(AllowFileError) as info:
-        parse_allow(bad)
-    lines = str(info.value).splitlines()
-    assert len(lines) == 3
-    assert "allow[0].justification" in lines[1] and "allow[2].issue" in lines[2]
-
-
-def test_the_committed_allow_file_is_valid_and_names_real_stacks() -> None:
-    entries = load_allow(ALLOW_FILE)
-    environments = {p.stem for p in (ROOT / "environments").glob("*.toml")} - {"project"}
-    known = environments | {"bootstrap"}
-    for entry in entries:
-        assert set(entry.stacks) <= known, f"{entry.label()}: unknown stacks {set(entry.stacks) - known}"
+# --- the allow file loader: see test_allowlist.py (it tests both harnesses' files) ------------
 
 
 # --- finding parliament -----------------------------------------------------------------------
