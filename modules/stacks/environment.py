@@ -62,15 +62,22 @@ class EnvironmentStack(TerraformStack):
             self, "cluster", ClusterProps.of(env, key.arn, network.vpc_id, network.private_subnet_ids)
         )
 
-        public_http = any(s.public for s in services)
-        internal_http = any(not s.public and s.protocol == "http" for s in services)
-        log_prefixes = (PUBLIC_ALB_LOG_PREFIX,) * public_http + (INTERNAL_ALB_LOG_PREFIX,) * internal_http
+        # One access-log bucket for the environment's ALBs (public HTTP and internal HTTP services).
+        public_alb = any(s.public for s in services)
+        internal_alb = any(not s.public and s.protocol == "http" for s in services)
+        log_prefixes = []
+        if public_alb:
+            log_prefixes.append(PUBLIC_ALB_LOG_PREFIX)
+        if internal_alb:
+            log_prefixes.append(INTERNAL_ALB_LOG_PREFIX)
         logs = None
         if log_prefixes:
-            logs = LoadBalancerLogs(self, "lb-access-logs", LoadBalancerLogsProps.of(env, log_prefixes))
+            logs = LoadBalancerLogs(
+                self, "lb-access-logs", LoadBalancerLogsProps.of(env, tuple(log_prefixes))
+            )
 
         public = None
-        if public_http:
+        if public_alb:
             assert logs is not None
             public = PublicLoadBalancer(
                 self,
@@ -95,7 +102,7 @@ class EnvironmentStack(TerraformStack):
                     env,
                     vpc_id=network.vpc_id,
                     private_subnet_ids=network.private_subnet_ids,
-                    access_log_bucket=logs.bucket_name if internal_http and logs is not None else None,
+                    access_log_bucket=logs.bucket_name if internal_alb and logs is not None else None,
                 ),
             )
 
