@@ -16,7 +16,13 @@ NAMES = sorted(p.name for p in EXAMPLES.iterdir() if (p / "project.toml").is_fil
 
 def test_the_examples_are_the_ones_the_readme_lists() -> None:
     readme = (ROOT / "README.md").read_text()
-    assert NAMES == ["ec2-capacity", "existing-certificate", "internal-tcp-service", "separate-account"]
+    assert NAMES == [
+        "ec2-capacity",
+        "existing-certificate",
+        "internal-tcp-service",
+        "people-roles",
+        "separate-account",
+    ]
     for name in NAMES:
         assert f"`examples/{name}/`" in readme, f"README.md does not list examples/{name}/"
 
@@ -84,3 +90,10 @@ def test_example_synthesizes_and_validates(
         assert "aws_autoscaling_group" in env_stack["resource"]
     if name == "internal-tcp-service":
         assert "aws_lb" in env_stack["resource"]
+
+
+def test_people_roles_exempt_only_the_ci_role_from_mfa() -> None:
+    access = only_environment("people-roles").config.access
+    assert access.levels == ("readonly", "operator", "admin")
+    assert access.mfa_exempt == ["arn:aws:iam::111111111111:role/ci-deploy"]
+    assert access.admin == ["333333333333"] and access.max_session_hours == 2

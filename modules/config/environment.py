@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from modules.config.access import AccessConfig
 from modules.config.compute import ClusterConfig
 from modules.config.edge import DomainConfig, EdgeConfig
 from modules.config.network import NetworkConfig
@@ -38,6 +39,9 @@ class EnvironmentConfig(Strict):
     `edge.http_only`)."""
     services: list[ServiceConfig] = []
     """The services of the environment, one table each."""
+    access: AccessConfig = AccessConfig()
+    """The environment's roles for people (readonly, operator, admin): who may assume each, MFA
+    and session length; a level with no principals has no role."""
 
 
 @dataclass(frozen=True)

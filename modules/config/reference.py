@@ -66,6 +66,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("environment", ("domain",), "`[domain]`"),
     Section("environment", ("services",), "`[[services]]`"),
     Section("environment", ("services", "autoscaling"), "`services.autoscaling`"),
+    Section("environment", ("access",), "`[access]`"),
 )
 ROOTS: dict[str, type[BaseModel]] = {"project": ProjectConfig, "environment": EnvironmentConfig}
 

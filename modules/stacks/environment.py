@@ -16,6 +16,7 @@ from modules.edge import (
 from modules.edge.access_logs import INTERNAL_ALB_LOG_PREFIX, PUBLIC_ALB_LOG_PREFIX
 from modules.network import Network, NetworkProps
 from modules.security import EnvironmentKey, EnvironmentKeyProps
+from modules.security.access import PeopleRoles, PeopleRolesProps
 from modules.stacks.providers import aws_provider, s3_backend
 
 
@@ -49,10 +50,15 @@ class EnvironmentStack(TerraformStack):
         )
         TerraformOutput(self, "kms_key_arn", value=key.arn, description="The environment's KMS key")
 
-        if env.services:
-            self._services(env, key, network)
+        cluster = self._services(env, key, network) if env.services else None
+        if env.config.access.levels:
+            cluster_arn = cluster.arn if cluster is not None else None
+            people = PeopleRoles(self, "access", PeopleRolesProps.of(env, key.arn, cluster_arn))
+            TerraformOutput(
+                self, "people_role_arns", value=people.role_arns, description="Roles for people, by level"
+            )
 
-    def _services(self, env: Environment, key: EnvironmentKey, network: Network) -> None:
+    def _services(self, env: Environment, key: EnvironmentKey, network: Network) -> Cluster:
         """ECR, the ECS cluster, load balancers and one ECS service per `[[services]]`, then the
         network paths between them: each load balancer to its services, each caller to the
         internal services it `uses`."""
@@ -164,3 +170,4 @@ class EnvironmentStack(TerraformStack):
             TerraformOutput(
                 self, "internal_nlb_dns_name", value=internal.nlb_dns_name, description="Internal NLB"
             )
+        return cluster

@@ -109,6 +109,7 @@ def test_outputs(committed_platform) -> None:
         "cluster_name",
         "repository_urls",
         "public_alb_dns_name",
+        "people_role_arns",
     }
     assert {"internal_alb_dns_name"} <= set(environment_json(committed_platform, "dev")["output"])
     assert {"internal_nlb_dns_name"} <= set(environment_json(committed_platform, "prod")["output"])
