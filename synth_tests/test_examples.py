@@ -17,6 +17,7 @@ NAMES = sorted(p.name for p in EXAMPLES.iterdir() if (p / "project.toml").is_fil
 def test_the_examples_are_the_ones_the_readme_lists() -> None:
     readme = (ROOT / "README.md").read_text()
     assert NAMES == [
+        "account-owner",
         "ec2-capacity",
         "existing-certificate",
         "internal-tcp-service",
@@ -90,6 +91,11 @@ def test_example_synthesizes_and_validates(
         assert "aws_autoscaling_group" in env_stack["resource"]
     if name == "internal-tcp-service":
         assert "aws_lb" in env_stack["resource"]
+    if name == "account-owner":
+        assert {"aws_cloudtrail", "aws_guardduty_detector", "aws_accessanalyzer_analyzer"} <= set(
+            env_stack["resource"]
+        )
+
 
 
 def test_people_roles_exempt_only_the_ci_role_from_mfa() -> None:
@@ -97,3 +103,9 @@ def test_people_roles_exempt_only_the_ci_role_from_mfa() -> None:
     assert access.levels == ("readonly", "operator", "admin")
     assert access.mfa_exempt == ["arn:aws:iam::111111111111:role/ci-deploy"]
     assert access.admin == ["333333333333"] and access.max_session_hours == 2
+
+
+def test_account_owner_owns_its_account_with_every_service() -> None:
+    account = only_environment("account-owner").config.account
+    assert account.owner and account.cloudtrail and account.guardduty and account.access_analyzer
+    assert account.insights

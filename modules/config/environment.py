@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from modules.config.access import AccessConfig
+from modules.config.account import AccountConfig
 from modules.config.compute import ClusterConfig
 from modules.config.edge import DomainConfig, EdgeConfig
 from modules.config.network import NetworkConfig
@@ -26,6 +27,9 @@ class EnvironmentConfig(Strict):
     """The environment's region; unset: the project's."""
     assume_role_arn: RoleArn | None = None
     """Role the provider assumes in the environment's account (separate-account setups)."""
+    account: AccountConfig = AccountConfig()
+    """Whether this environment owns its account's account-wide services (CloudTrail, GuardDuty,
+    IAM Access Analyzer), and their settings."""
     network: NetworkConfig
     """The VPC: CIDR, zones, subnets, NAT, flow logs and endpoints."""
     compute: Literal["fargate", "ec2"] = "fargate"

@@ -23,7 +23,7 @@ from modules.config.network import parse_vpc_cidr
 from modules.config.profiles import DEFAULT_PROFILE, PROFILES
 from modules.config.project import PROJECT_FILE, ProjectConfig
 from modules.config.services import ServiceConfig, service_rules
-from modules.config.types import SLUG_WORDS, Slug, Strict
+from modules.config.types import SLUG_WORDS, AccountId, Slug, Strict
 
 RESERVED_STACK_NAMES = frozenset({"bootstrap", "project"})
 
@@ -62,6 +62,33 @@ def _overlaps(
         )
         for other_name, other_shown, other in earlier
         if vpc.overlaps(other)
+    ]
+
+
+def _owned_account(raw: dict[str, Any], project_account: Any) -> str | None:
+    """The account a file's environment owns (`[account] owner = true`), whatever else in the file
+    failed: its `account_id`, else the project's; None when it owns none or the id is unreadable."""
+    account = raw.get("account")
+    if not isinstance(account, dict) or account.get("owner") is not True:
+        return None
+    chosen = raw.get("account_id", project_account)
+    return chosen if _valid(_AccountIdCheck, {"value": chosen}) is not None else None
+
+
+def _shared_owners(owners: list[tuple[str, str, str]]) -> list[ConfigProblem]:
+    """Rules between files: one owner per account (account-wide resources exist once per account:
+    a second owner's apply would fail on, or fight over, the first one's). One problem per owner
+    that shares its account, naming the others."""
+    return [
+        ConfigProblem(
+            shown,
+            "account.owner",
+            f"account {account} is also owned by "
+            + ", ".join(f"environment '{n}' ({s})" for n, s, a in owners if a == account and s != shown)
+            + "; only one environment per account may own it",
+        )
+        for _, shown, account in owners
+        if sum(a == account for _, _, a in owners) > 1
     ]
 
 
@@ -157,6 +184,8 @@ def load_platform(config_dir: Path, only: tuple[str, ...] = ()) -> Platform:
         problems.append(ConfigProblem(shown_dir, "(directory)", "no environment files (<env>.toml) found"))
     environments: list[Environment] = []
     cidrs: list[tuple[str, str, IPv4Network]] = []  # (name, file, CIDR) of every file whose CIDR parsed
+    owners: list[tuple[str, str, str]] = []  # (name, file, account) of every file that owns its account
+    project_account = project.account_id if project else (raw_project or {}).get("account_id")
     for path in env_files:
         shown = f"{shown_dir}/{path.name}"
         name = path.stem
@@ -177,9 +206,12 @@ def load_platform(config_dir: Path, only: tuple[str, ...] = ()) -> Platform:
             file_problems += _overlaps(shown, vpc, cidrs)
             cidrs.append((name, shown, vpc))
         problems += _in_key_order(file_problems)
+        if (owned := _owned_account(raw, project_account)) is not None:
+            owners.append((name, shown, owned))
         if config is not None and project is not None and not file_problems:
             environments.append(Environment(name=name, project=project, config=config, source=shown))
 
+    problems += _shared_owners(owners)
     unknown = sorted(set(only) - {p.stem for p in env_files})
     for name in unknown:
         problems.append(
@@ -207,3 +239,7 @@ def _valid_slug(name: str) -> bool:
 
 class _SlugCheck(Strict):
     value: Slug
+
+
+class _AccountIdCheck(Strict):
+    value: AccountId

@@ -60,6 +60,7 @@ SECTIONS: tuple[Section, ...] = (
         "`environments/<env>.toml`",
         "One file per environment; the file name is the environment's name (a slug, not `bootstrap`).",
     ),
+    Section("environment", ("account",), "`[account]`"),
     Section("environment", ("network",), "`[network]`"),
     Section("environment", ("cluster",), "`[cluster]`"),
     Section("environment", ("edge",), "`[edge]`"),

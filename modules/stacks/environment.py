@@ -17,6 +17,7 @@ from modules.edge.access_logs import INTERNAL_ALB_LOG_PREFIX, PUBLIC_ALB_LOG_PRE
 from modules.network import Network, NetworkProps
 from modules.security import EnvironmentKey, EnvironmentKeyProps
 from modules.security.access import PeopleRoles, PeopleRolesProps
+from modules.stacks.account import AccountServices
 from modules.stacks.providers import aws_provider, s3_backend
 
 
@@ -49,6 +50,18 @@ class EnvironmentStack(TerraformStack):
             self, "private_subnet_ids", value=network.private_subnet_ids, description="One per zone"
         )
         TerraformOutput(self, "kms_key_arn", value=key.arn, description="The environment's KMS key")
+
+        if env.config.account.owner:
+            account = AccountServices(self, "account", env, key.arn)
+            if account.trail_arn is not None:
+                TerraformOutput(self, "trail_arn", value=account.trail_arn, description="The account's trail")
+            if account.detector_id is not None:
+                TerraformOutput(
+                    self,
+                    "guardduty_detector_id",
+                    value=account.detector_id,
+                    description="GuardDuty in this region",
+                )
 
         cluster = self._services(env, key, network) if env.services else None
         if env.config.access.levels:
