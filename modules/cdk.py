@@ -44,6 +44,7 @@ from cdktf import (  # noqa: E402  (the jsii runtime reads the environment set a
     TerraformOutput,
     TerraformResourceLifecycle,
     TerraformStack,
+    TerraformVariable,
     Testing,
 )
 from constructs import Construct  # noqa: E402
@@ -62,6 +63,7 @@ __all__ = [
     "TerraformStack",
     "Testing",
     "aws",
+    "ephemeral_variable",
     "override",
     "synth_app",
 ]
@@ -121,6 +123,22 @@ aws = _ProviderModules()
 def override(resource: Any, path: str, value: Any) -> None:
     """Set an attribute the bindings do not expose (one known gap per call site, commented there)."""
     resource.add_override(path, value)
+
+
+def ephemeral_variable(scope: Construct, id: str, description: str) -> TerraformVariable:
+    """A sensitive, ephemeral string variable named `id` in Terraform, whatever its construct path
+    (people type that name: `-var 'id=...'`); "" unless given, never null.
+
+    Ephemeral (Terraform 1.10+): the value is kept out of state and saved plans, and Terraform
+    accepts it only where nothing is stored, such as write-only arguments. cdktf 0.21's
+    TerraformVariable has no `ephemeral` argument, so it is set as an override.
+    """
+    variable = TerraformVariable(
+        scope, id, type="string", description=description, sensitive=True, nullable=False, default=""
+    )
+    variable.override_logical_id(id)
+    override(variable, "ephemeral", True)
+    return variable
 
 
 # --- readable Terraform addresses ---------------------------------------------------------------

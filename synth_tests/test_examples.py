@@ -22,6 +22,7 @@ def test_the_examples_are_the_ones_the_readme_lists() -> None:
         "existing-certificate",
         "internal-tcp-service",
         "people-roles",
+        "secrets",
         "separate-account",
     ]
     for name in NAMES:
@@ -97,12 +98,25 @@ def test_example_synthesizes_and_validates(
         )
 
 
-
 def test_people_roles_exempt_only_the_ci_role_from_mfa() -> None:
     access = only_environment("people-roles").config.access
     assert access.levels == ("readonly", "operator", "admin")
     assert access.mfa_exempt == ["arn:aws:iam::111111111111:role/ci-deploy"]
     assert access.admin == ["333333333333"] and access.max_session_hours == 2
+
+
+def test_secrets_are_read_by_name_beside_external_ones() -> None:
+    env = only_environment("secrets")
+    (api,) = env.services
+    assert sorted(api.secrets.values()) == [
+        "parameter:feature-flags",
+        "parameter:signing-key",
+        "secret:database-url",
+        "secret:stripe",
+        "ssm:/shared/token",
+    ]
+    written = {e.name: e.value_version for e in (*env.config.secrets, *env.config.parameters) if e.write_only}
+    assert written == {"stripe": 1, "signing-key": 2}
 
 
 def test_account_owner_owns_its_account_with_every_service() -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from pydantic import Field
+
 from modules.config.access import AccessConfig
 from modules.config.account import AccountConfig
 from modules.config.compute import ClusterConfig
@@ -12,6 +14,7 @@ from modules.config.edge import DomainConfig, EdgeConfig
 from modules.config.network import NetworkConfig
 from modules.config.profiles import DEFAULT_PROFILE, ProfileName
 from modules.config.project import ProjectConfig, default_tags
+from modules.config.secrets import ParameterConfig, SecretConfig
 from modules.config.services import ServiceConfig
 from modules.config.types import AccountId, Region, RoleArn, Strict
 
@@ -43,6 +46,13 @@ class EnvironmentConfig(Strict):
     `edge.http_only`)."""
     services: list[ServiceConfig] = []
     """The services of the environment, one table each."""
+    secrets: list[SecretConfig] = []
+    """Secrets Manager secrets of the environment, one table each; no value is ever part of the
+    config."""
+    parameters: list[ParameterConfig] = []
+    """SSM parameters of the environment, one table each; no value is ever part of the config."""
+    secret_recovery_days: int = Field(default=30, ge=7, le=30)
+    """Days a deleted `[[secrets]]` secret can still be restored before Secrets Manager deletes it."""
     access: AccessConfig = AccessConfig()
     """The environment's roles for people (readonly, operator, admin): who may assume each, MFA
     and session length; a level with no principals has no role."""

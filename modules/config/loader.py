@@ -22,6 +22,7 @@ from modules.config.errors import ConfigError, ConfigProblem, labelled, problems
 from modules.config.network import parse_vpc_cidr
 from modules.config.profiles import DEFAULT_PROFILE, PROFILES
 from modules.config.project import PROJECT_FILE, ProjectConfig
+from modules.config.secrets import ParameterConfig, SecretConfig, secret_rules
 from modules.config.services import ServiceConfig, service_rules
 from modules.config.types import SLUG_WORDS, AccountId, Slug, Strict
 
@@ -132,6 +133,8 @@ def _environment(
     try:
         config = EnvironmentConfig.model_validate(merged)
         services: list[ServiceConfig | None] = list(config.services)
+        secrets: list[SecretConfig | None] = list(config.secrets)
+        parameters: list[ParameterConfig | None] = list(config.parameters)
         edge, domain, profile = config.edge, config.domain, config.profile
     except ValidationError as exc:
         profile = merged.get("profile", DEFAULT_PROFILE)
@@ -141,10 +144,18 @@ def _environment(
         services = [_valid(ServiceConfig, entry) for entry in entries] if isinstance(entries, list) else []
         edge = _valid(EdgeConfig, merged.get("edge"))
         domain = _valid(DomainConfig, merged["domain"]) if "domain" in merged else None
+        secrets = _valid_entries(SecretConfig, merged.get("secrets", []))
+        parameters = _valid_entries(ParameterConfig, merged.get("parameters", []))
     production = profile == "production" if isinstance(profile, str) and profile in PROFILES else None
     rules = service_rules(services, edge, domain, production, domain_set="domain" in merged)
+    rules += secret_rules(services, secrets, parameters)
     problems += [ConfigProblem(shown, labelled(key, merged), problem) for key, problem in rules]
     return (config if not problems else None), problems, _vpc_cidr(merged)
+
+
+def _valid_entries(model: type[Strict], entries: Any) -> list[Any]:
+    """Each entry of a list of tables validated on its own (None where it failed)."""
+    return [_valid(model, entry) for entry in entries] if isinstance(entries, list) else []
 
 
 def _in_key_order(problems: list[ConfigProblem]) -> list[ConfigProblem]:

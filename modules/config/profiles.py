@@ -23,6 +23,8 @@ PROFILES: dict[str, dict[str, Any]] = {
             "max_percent": 200,
         },
         "edge": {"deletion_protection": False},
+        # A deleted secret can be restored for the shortest window Secrets Manager allows.
+        "secret_recovery_days": 7,
     },
     "production": {
         "network": {"nat": "per_az", "flow_log_retention_days": 365},
@@ -35,6 +37,7 @@ PROFILES: dict[str, dict[str, Any]] = {
             "max_percent": 200,
         },
         "edge": {"deletion_protection": True},
+        "secret_recovery_days": 30,
     },
 }
 DEFAULT_PROFILE: ProfileName = "production"

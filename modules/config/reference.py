@@ -67,6 +67,8 @@ SECTIONS: tuple[Section, ...] = (
     Section("environment", ("domain",), "`[domain]`"),
     Section("environment", ("services",), "`[[services]]`"),
     Section("environment", ("services", "autoscaling"), "`services.autoscaling`"),
+    Section("environment", ("secrets",), "`[[secrets]]`"),
+    Section("environment", ("parameters",), "`[[parameters]]`"),
     Section("environment", ("access",), "`[access]`"),
 )
 ROOTS: dict[str, type[BaseModel]] = {"project": ProjectConfig, "environment": EnvironmentConfig}

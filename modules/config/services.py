@@ -75,8 +75,9 @@ class ServiceConfig(Strict):
     environment: dict[EnvName, str] = {}
     """Plain environment variables of the container."""
     secrets: dict[EnvName, SecretRef] = {}
-    """Env var -> secret: an ARN, `ssm:<parameter name>` or `secretsmanager:<secret name>`; the
-    execution role may read exactly these."""
+    """Env var -> secret: `secret:<name>` or `parameter:<name>` (a `[[secrets]]` or `[[parameters]]`
+    entry of this file), or one managed elsewhere: an ARN, `ssm:<parameter name>` or
+    `secretsmanager:<secret name>`; the execution role may read exactly these."""
     container_health_check: bool = True
     """Run `wget` on health_check_path inside the container; switch off for images without wget
     (distroless, scratch): the load balancer's health check still applies."""

@@ -35,12 +35,16 @@ CertificateArn = Annotated[
     str, StringConstraints(pattern=r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[a-f0-9-]+$")
 ]
 HostedZoneId = Annotated[str, StringConstraints(pattern=r"^Z[A-Z0-9]{1,31}$")]
+# A `[[secrets]]` / `[[parameters]]` name: valid in Secrets Manager and SSM names alike, and in a
+# Terraform variable name once '-' is '_' (`<name>_value`).
+SecretName = Annotated[str, StringConstraints(pattern=r"^[a-z]([a-z0-9-]{0,62}[a-z0-9])?$")]
 SecretRef = Annotated[
     str,
     StringConstraints(
         pattern=(
             r"^(arn:aws[a-z-]*:(secretsmanager|ssm):[a-z0-9-]+:[0-9]{12}:(secret:|parameter/)[A-Za-z0-9/_+=.@-]+"
-            r"|ssm:/?[A-Za-z0-9/_.-]+|secretsmanager:[A-Za-z0-9/_+=.@-]+)$"
+            r"|ssm:/?[A-Za-z0-9/_.-]+|secretsmanager:[A-Za-z0-9/_+=.@-]+"
+            r"|(secret|parameter):[a-z]([a-z0-9-]{0,62}[a-z0-9])?)$"
         )
     ),
 ]
@@ -93,8 +97,14 @@ DESCRIBED_TYPES: tuple[tuple[Any, str, str], ...] = (
         SecretRef,
         "secret reference",
         (
-            "must be a Secrets Manager or SSM parameter ARN, ssm:<parameter name> or secretsmanager:<secret name>"
+            "must be a Secrets Manager or SSM parameter ARN, ssm:<parameter name>, secretsmanager:<secret "
+            "name>, or secret:<name> / parameter:<name> of this file's [[secrets]] / [[parameters]]"
         ),
+    ),
+    (
+        SecretName,
+        "secret name",
+        "must be 1-64 characters of a-z, 0-9 and '-', starting with a letter and not ending with '-'",
     ),
 )
 # Patterns written in place in the sections, in words.

@@ -17,6 +17,7 @@ from modules.edge.access_logs import INTERNAL_ALB_LOG_PREFIX, PUBLIC_ALB_LOG_PRE
 from modules.network import Network, NetworkProps
 from modules.security import EnvironmentKey, EnvironmentKeyProps
 from modules.security.access import PeopleRoles, PeopleRolesProps
+from modules.security.secrets import Secrets, SecretsProps
 from modules.stacks.account import AccountServices
 from modules.stacks.providers import aws_provider, s3_backend
 
@@ -41,6 +42,7 @@ class EnvironmentStack(TerraformStack):
 
         key = EnvironmentKey(self, "key", EnvironmentKeyProps.of(env))
         network = Network(self, "network", NetworkProps.of(env, key.arn))
+        secrets = Secrets(self, "secrets", SecretsProps.of(env, key.arn))
 
         TerraformOutput(self, "vpc_id", value=network.vpc_id, description="The environment's VPC")
         TerraformOutput(
@@ -63,7 +65,7 @@ class EnvironmentStack(TerraformStack):
                     description="GuardDuty in this region",
                 )
 
-        cluster = self._services(env, key, network) if env.services else None
+        cluster = self._services(env, key, network, secrets) if env.services else None
         if env.config.access.levels:
             cluster_arn = cluster.arn if cluster is not None else None
             people = PeopleRoles(self, "access", PeopleRolesProps.of(env, key.arn, cluster_arn))
@@ -71,7 +73,7 @@ class EnvironmentStack(TerraformStack):
                 self, "people_role_arns", value=people.role_arns, description="Roles for people, by level"
             )
 
-    def _services(self, env: Environment, key: EnvironmentKey, network: Network) -> Cluster:
+    def _services(self, env: Environment, key: EnvironmentKey, network: Network, secrets: Secrets) -> Cluster:
         """ECR, the ECS cluster, load balancers and one ECS service per `[[services]]`, then the
         network paths between them: each load balancer to its services, each caller to the
         internal services it `uses`."""
@@ -149,6 +151,8 @@ class EnvironmentStack(TerraformStack):
                     request_count_resource_label=request_label,
                     # ECS refuses a target group that no listener forwards to yet.
                     depends_on=(balancer.listener_rules[service.name],),
+                    secret_arns=secrets.secret_arns,
+                    parameter_arns=secrets.parameter_arns,
                 ),
             )
 

@@ -6,7 +6,7 @@ is an API without resource-level permissions.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -22,8 +22,25 @@ class SecretReference:
     resource_arn: str  # the IAM resource GetSecretValue / GetParameters is granted on
 
 
-def resolve_secret(ref: str, region: str, account_id: str) -> SecretReference:
-    """An ARN as given, `ssm:<name>` or `secretsmanager:<name>` (this account and region) resolved."""
+def resolve_secret(
+    ref: str,
+    region: str,
+    account_id: str,
+    secret_arns: Mapping[str, str],
+    parameter_arns: Mapping[str, str],
+) -> SecretReference:
+    """`secret:<name>` / `parameter:<name>` to the ARN of that entry of the environment
+    (`secret_arns`, `parameter_arns`: {name: ARN}, a Terraform reference for what the stack
+    creates); an ARN as given; `ssm:<name>` or `secretsmanager:<name>` (this account and region)."""
+    if ref.startswith(("secret:", "parameter:")):
+        table, _, name = ref.partition(":")
+        arns = secret_arns if table == "secret" else parameter_arns
+        if name not in arns:  # the config refuses it before a synth starts
+            raise ValueError(
+                f"{ref} is not declared in this environment ({', '.join(sorted(arns)) or 'none'})"
+            )
+        declared_kind: Literal["secretsmanager", "ssm"] = "secretsmanager" if table == "secret" else "ssm"
+        return SecretReference(declared_kind, arns[name], arns[name])
     part = partition(region)
     if ref.startswith("arn:"):
         kind: Literal["secretsmanager", "ssm"] = "ssm" if ref.split(":")[2] == "ssm" else "secretsmanager"

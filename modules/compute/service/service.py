@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -50,6 +51,8 @@ class ServiceProps:
     target_group_arn: str | None  # None: no load balancer attachment
     request_count_resource_label: str | None  # "<lb arn suffix>/<tg arn suffix>" for ALB requests
     depends_on: tuple[Any, ...]  # e.g. the listener rule: ECS refuses a target group no LB uses yet
+    secret_arns: Mapping[str, str]  # Secrets.secret_arns: `secret:<name>` -> ARN
+    parameter_arns: Mapping[str, str]  # Secrets.parameter_arns: `parameter:<name>` -> ARN
 
     @classmethod
     def of(
@@ -65,6 +68,8 @@ class ServiceProps:
         target_group_arn: str | None,
         request_count_resource_label: str | None,
         depends_on: tuple[Any, ...],
+        secret_arns: Mapping[str, str],
+        parameter_arns: Mapping[str, str],
     ) -> ServiceProps:
         settings = env.config.cluster
         return cls(
@@ -91,6 +96,8 @@ class ServiceProps:
             target_group_arn=target_group_arn,
             request_count_resource_label=request_count_resource_label,
             depends_on=depends_on,
+            secret_arns=secret_arns,
+            parameter_arns=parameter_arns,
         )
 
     @property
@@ -100,7 +107,7 @@ class ServiceProps:
     @property
     def secrets(self) -> dict[str, SecretReference]:
         return {
-            var: resolve_secret(ref, self.region, self.account_id)
+            var: resolve_secret(ref, self.region, self.account_id, self.secret_arns, self.parameter_arns)
             for var, ref in sorted(self.service.secrets.items())
         }
 

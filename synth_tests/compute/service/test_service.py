@@ -14,6 +14,9 @@ TARGET_GROUP = "arn:aws:elasticloadbalancing:eu-west-1:111111111111:targetgroup/
 LABEL = "app/acme-dev/0123456789abcdef/targetgroup/acme-dev-api/0123456789abcdef"
 SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:shared/api-key-AbCdEf"
 PARAMETER_ARN = "arn:aws:ssm:eu-west-1:111111111111:parameter/shared/flag"
+# What a Secrets construct would pass: the environment's own `secret:` / `parameter:` names.
+DECLARED_SECRETS = {"stripe": "${aws_secretsmanager_secret.secrets_stripe.arn}"}
+DECLARED_PARAMETERS = {"flag": "arn:aws:ssm:eu-west-1:111111111111:parameter/acme/dev/flag"}
 
 API = f"""
 [[services]]
@@ -88,6 +91,8 @@ def services_json(
                 target_group_arn=TARGET_GROUP if s.name in attach else None,
                 request_count_resource_label=LABEL if s.name in attach else None,
                 depends_on=(),
+                secret_arns=DECLARED_SECRETS,
+                parameter_arns=DECLARED_PARAMETERS,
             ),
         )
         for s in env.services
