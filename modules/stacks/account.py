@@ -16,8 +16,11 @@ from modules.data import (
     PrivateBucketProps,
     server_access_log_delivery,
 )
-from modules.security.guardduty import AccessAnalyzer, AccessAnalyzerProps, GuardDuty, GuardDutyProps
-from modules.security.trail import (
+from modules.security import (
+    AccessAnalyzer,
+    AccessAnalyzerProps,
+    GuardDuty,
+    GuardDutyProps,
     Trail,
     TrailKey,
     TrailKeyProps,

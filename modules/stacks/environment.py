@@ -15,9 +15,14 @@ from modules.edge import (
 )
 from modules.edge.access_logs import INTERNAL_ALB_LOG_PREFIX, PUBLIC_ALB_LOG_PREFIX
 from modules.network import Network, NetworkProps
-from modules.security import EnvironmentKey, EnvironmentKeyProps
-from modules.security.access import PeopleRoles, PeopleRolesProps
-from modules.security.secrets import Secrets, SecretsProps
+from modules.security import (
+    EnvironmentKey,
+    EnvironmentKeyProps,
+    PeopleRoles,
+    PeopleRolesProps,
+    Secrets,
+    SecretsProps,
+)
 from modules.stacks.account import AccountServices
 from modules.stacks.providers import aws_provider, s3_backend
 
