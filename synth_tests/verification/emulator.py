@@ -3,7 +3,9 @@
 Pieces, each usable alone:
 - `load_profile`: emulator_profile.toml, the one list of exclusions and allowed re-plan diffs.
 - `moto_server`: a moto server on a free loopback port, always stopped on exit.
-- `strip_excluded`, `provider_override`, `protection_lift_override`: edits of a scratch copy.
+- `strip_excluded`, `replace_in_strings`, `provider_override`, `protection_lift_override`: edits of
+  a scratch copy; `variable_values`: what its variables are set to.
+- `create_hosted_zone`: a Route 53 zone made in moto before an apply that needs one.
 - `EmulatorStack`: one stack in a scratch directory: init, apply, re-plan, lift protections, destroy,
   every terraform step under a timeout.
 
@@ -80,6 +82,12 @@ ENDPOINT_SERVICES = (
 )
 # Arguments that make AWS refuse a delete; lifted (set false) before an emulator destroy.
 PROTECTION_ATTRIBUTES = ("deletion_protection_enabled", "deletion_protection", "enable_deletion_protection")
+# moto issues a DNS-validated ACM certificate this many seconds after the request, whether or not
+# the validation record exists (it never looks at DNS). Long enough that the certificate is still
+# PENDING_VALIDATION while the stack writes the record and aws_acm_certificate_validation starts
+# waiting, so the provider's wait is exercised; shorter than the load balancer's ~60 s create, so
+# it is not on the apply's critical path. The record itself is checked by the tests.
+ACM_VALIDATION_WAIT_SECONDS = 30
 
 
 # ---------------------------------------------------------------------------------------------
@@ -348,6 +356,49 @@ def protection_lift_override(stack: dict[str, Any]) -> dict[str, Any]:
     return {"resource": resources} if resources else {}
 
 
+def lifted_attributes(override: dict[str, Any]) -> dict[str, tuple[str, ...]]:
+    """{address: deletion-protection arguments} a protection_lift_override sets false.
+
+    What a plan with the override may update in place; prevent_destroy is not a resource argument
+    and never shows in a plan, so a resource that only lifts it is not listed.
+    """
+    return {
+        f"{rtype}.{name}": tuple(sorted(a for a in body if a in PROTECTION_ATTRIBUTES))
+        for rtype, items in override.get("resource", {}).items()
+        for name, body in items.items()
+        if any(a in PROTECTION_ATTRIBUTES for a in body)
+    }
+
+
+def replace_in_strings(value: Any, old: str, new: str) -> tuple[Any, int]:
+    """A copy of a JSON value with `old` replaced by `new` in every string value; and how many times.
+
+    Keys (resource types and names, attribute names) are left alone.
+    """
+    if isinstance(value, str):
+        return value.replace(old, new), value.count(old)
+    if isinstance(value, dict):
+        pairs = {k: replace_in_strings(v, old, new) for k, v in value.items()}
+        return {k: v for k, (v, _) in pairs.items()}, sum(n for _, n in pairs.values())
+    if isinstance(value, list):
+        items = [replace_in_strings(v, old, new) for v in value]
+        return [v for v, _ in items], sum(n for _, n in items)
+    return value, 0
+
+
+def variable_values(stack: dict[str, Any]) -> dict[str, str]:
+    """`TF_VAR_<name>` placeholders for every string variable of a stack, as an operator passes them.
+
+    The stacks' variables are write-only secret values (`secret_string_wo`): their default "" keeps
+    the stored value, and the first apply needs a real one, which moto checks for (PutSecretValue).
+    """
+    return {
+        f"TF_VAR_{name}": f"emulator-{name}"
+        for name, body in stack.get("variable", {}).items()
+        if body.get("type", "string") == "string"
+    }
+
+
 def write_json(path: Path, data: dict[str, Any]) -> Path:
     path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
     return path
@@ -400,6 +451,7 @@ class MotoServer:
             **os.environ,
             "MOTO_IAM_LOAD_MANAGED_POLICIES": "true",
             "MOTO_ACCOUNT_ID": self.account_id,
+            "MOTO_ACM_VALIDATION_WAIT": str(ACM_VALIDATION_WAIT_SECONDS),
         }
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
@@ -506,6 +558,18 @@ def empty_versioned_bucket(server: MotoServer, bucket: str) -> int:
             s3.delete_object(Bucket=bucket, Key=item["Key"], VersionId=item["VersionId"])
             deleted += 1
     return deleted
+
+
+def create_hosted_zone(server: MotoServer, domain: str) -> str:
+    """A public Route 53 hosted zone for `domain` in moto; returns the id moto chose (bare, no /hostedzone/).
+
+    moto picks the id itself (22 random upper-case letters and digits, not AWS's Z... form), so a
+    stack that names its zone by a configured id is pointed at this one with `replace_in_strings`.
+    """
+    zone = server.boto3_client("route53").create_hosted_zone(
+        Name=domain, CallerReference=f"emulator-{domain}-{time.monotonic_ns()}"
+    )["HostedZone"]
+    return str(zone["Id"]).rsplit("/", 1)[-1]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -631,14 +695,20 @@ class EmulatorStack:
         profile: Profile,
         *,
         local_backend: bool = True,
+        substitutions: dict[str, str] | None = None,
     ) -> None:
+        """substitutions: {generated string: emulator string}, replaced in every string value of the
+        scratch copy (after the exclusions are stripped); `substituted` says how often each was found."""
         self.name = stack_dir.name
         self.server = server
         self.profile = profile
         self.workdir = scratch_copy(stack_dir, scratch)
         generated = json.loads((self.workdir / "cdk.tf.json").read_text())
         self.config, self.removed = strip_excluded(generated, profile)
-        if self.removed:
+        self.substituted: dict[str, int] = {}
+        for old, new in (substitutions or {}).items():
+            self.config, self.substituted[old] = replace_in_strings(self.config, old, new)
+        if self.removed or any(self.substituted.values()):
             write_json(self.workdir / "cdk.tf.json", self.config)
         write_json(
             self.workdir / OVERRIDE_FILE,
@@ -658,6 +728,7 @@ class EmulatorStack:
                 "HTTPS_PROXY": DEAD_PROXY,
                 "HTTP_PROXY": DEAD_PROXY,
                 "NO_PROXY": "127.0.0.1",
+                **variable_values(self.config),
             },
         )
 
@@ -712,13 +783,16 @@ class EmulatorStack:
             write_json(self.workdir / LIFT_OVERRIDE_FILE, override)
         return override
 
-    def plan_changes(self, plan_file: str = "check.tfplan") -> tuple[Change, ...]:
-        """The changes a plan would make now, saved to plan_file (apply it to make exactly those)."""
-        self.run("plan", "-input=false", f"-out={plan_file}")
+    def plan_changes(self, plan_file: str = "check.tfplan", *extra: str) -> tuple[Change, ...]:
+        """The changes a plan would make now, saved to plan_file (apply it to make exactly those);
+        extra: more plan options (`-refresh=false`: against the state as it is, without reading moto)."""
+        self.run("plan", "-input=false", f"-out={plan_file}", *extra)
         return parse_plan_changes(json.loads(self.run("show", "-json", plan_file).stdout))
 
-    def destroy(self) -> Result:
-        return self.run("destroy", "-auto-approve", "-input=false")
+    def destroy(self, *extra: str) -> Result:
+        """extra: more destroy options (`-refresh=false`: delete what the state holds without reading
+        every resource from moto first)."""
+        return self.run("destroy", "-auto-approve", "-input=false", *extra)
 
     def terraform_version(self) -> str:
         return str(json.loads(self.run("version", "-json").stdout)["terraform_version"])
