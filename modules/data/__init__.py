@@ -4,6 +4,7 @@ from modules.data.bucket import (
     ABORT_INCOMPLETE_UPLOAD_DAYS,
     PrivateBucket,
     PrivateBucketProps,
+    server_access_log_bucket,
     server_access_log_delivery,
 )
 
@@ -11,5 +12,6 @@ __all__ = [
     "ABORT_INCOMPLETE_UPLOAD_DAYS",
     "PrivateBucket",
     "PrivateBucketProps",
+    "server_access_log_bucket",
     "server_access_log_delivery",
 ]

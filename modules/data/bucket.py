@@ -149,3 +149,45 @@ def server_access_log_delivery(
             "StringEquals": {"aws:SourceAccount": account_id},
         },
     }
+
+
+def server_access_log_bucket(
+    scope: Construct,
+    id: str,
+    *,
+    name: str,
+    partition: str,
+    account_id: str,
+    source_bucket_name: str,
+    expiration_days: int,
+    noncurrent_version_days: int,
+) -> PrivateBucket:
+    """The bucket one source bucket's S3 server access logs go to: the hardened baseline with SSE-S3
+    (S3 log delivery writes only to SSE-S3 buckets, never SSE-KMS), logs expiring after
+    `expiration_days`, and a policy that lets S3 log delivery write for that source bucket only.
+
+    Point the source bucket's `access_log_bucket` at the returned bucket's `policy.bucket`, so
+    logging is switched on only once delivery may write (PutBucketLogging can refuse a target
+    without it).
+    """
+    return PrivateBucket(
+        scope,
+        id,
+        PrivateBucketProps(
+            name=name,
+            partition=partition,
+            kms_key_arn=None,
+            expiration_days=expiration_days,
+            noncurrent_version_days=noncurrent_version_days,
+            abort_incomplete_upload_days=ABORT_INCOMPLETE_UPLOAD_DAYS,
+            policy_statements=(
+                server_access_log_delivery(
+                    s3_bucket_arn(partition, source_bucket_name), account_id, s3_bucket_arn(partition, name)
+                ),
+            ),
+            access_log_bucket=None,  # a log bucket does not log itself
+            access_log_prefix="",
+            prevent_destroy=False,
+            tags={},
+        ),
+    )

@@ -14,7 +14,7 @@ from modules.data import (
     ABORT_INCOMPLETE_UPLOAD_DAYS,
     PrivateBucket,
     PrivateBucketProps,
-    server_access_log_delivery,
+    server_access_log_bucket,
 )
 from modules.security import (
     AccessAnalyzer,
@@ -54,26 +54,15 @@ class AccountServices(Construct):
             names = TrailNames.of(env)
             key = TrailKey(self, "trail-key", TrailKeyProps.of(env))
             # Server access logs of the trail bucket: who read (or tried to change) the audit record.
-            access_logs = PrivateBucket(
+            access_logs = server_access_log_bucket(
                 self,
                 "trail-access-logs",
-                PrivateBucketProps(
-                    name=names.access_log_bucket_name,
-                    partition=names.partition,
-                    kms_key_arn=None,  # S3 log delivery writes only to SSE-S3 buckets
-                    noncurrent_version_days=ACCESS_LOG_NONCURRENT_VERSION_DAYS,
-                    expiration_days=settings.trail_retention_days,
-                    abort_incomplete_upload_days=ABORT_INCOMPLETE_UPLOAD_DAYS,
-                    policy_statements=(
-                        server_access_log_delivery(
-                            names.bucket_arn, names.account_id, names.access_log_bucket_arn
-                        ),
-                    ),
-                    access_log_bucket=None,  # a log bucket does not log itself
-                    access_log_prefix="",
-                    prevent_destroy=False,
-                    tags={},
-                ),
+                name=names.access_log_bucket_name,
+                partition=names.partition,
+                account_id=names.account_id,
+                source_bucket_name=names.bucket_name,
+                expiration_days=settings.trail_retention_days,
+                noncurrent_version_days=ACCESS_LOG_NONCURRENT_VERSION_DAYS,
             )
             bucket = PrivateBucket(
                 self,

@@ -15,7 +15,7 @@ from modules.data import (
     ABORT_INCOMPLETE_UPLOAD_DAYS,
     PrivateBucket,
     PrivateBucketProps,
-    server_access_log_delivery,
+    server_access_log_bucket,
 )
 from modules.security import KEY_DELETION_WINDOW_DAYS
 from modules.stacks.providers import aws_provider, s3_backend
@@ -84,29 +84,15 @@ class StateStore(Construct):
         aws.kms_alias.KmsAlias(self, "state-key-alias", name=props.key_alias, target_key_id=key.key_id)
 
         # Server access logs of the state bucket: who read or wrote which state, and when.
-        access_logs = PrivateBucket(
+        access_logs = server_access_log_bucket(
             self,
             "access-log-bucket",
-            PrivateBucketProps(
-                name=props.access_log_bucket_name,
-                partition=props.partition,
-                # S3 log delivery writes only to SSE-S3 buckets, never SSE-KMS.
-                kms_key_arn=None,
-                expiration_days=props.access_log_days,
-                noncurrent_version_days=ACCESS_LOG_NONCURRENT_VERSION_DAYS,
-                abort_incomplete_upload_days=ABORT_INCOMPLETE_UPLOAD_DAYS,
-                policy_statements=(
-                    server_access_log_delivery(
-                        naming.s3_bucket_arn(props.partition, props.bucket_name),
-                        props.account_id,
-                        naming.s3_bucket_arn(props.partition, props.access_log_bucket_name),
-                    ),
-                ),
-                access_log_bucket=None,  # a log bucket does not log itself
-                access_log_prefix="",
-                prevent_destroy=False,
-                tags={},
-            ),
+            name=props.access_log_bucket_name,
+            partition=props.partition,
+            account_id=props.account_id,
+            source_bucket_name=props.bucket_name,
+            expiration_days=props.access_log_days,
+            noncurrent_version_days=ACCESS_LOG_NONCURRENT_VERSION_DAYS,
         )
         bucket = PrivateBucket(
             self,
