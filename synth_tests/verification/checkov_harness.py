@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from allowlist import (
     pattern_rule,
     resource_rule,
 )
+from policy_tools import find_tool, pinned_version
 
 ROOT = Path(__file__).resolve().parents[2]
 SUPPRESSIONS_FILE = Path(__file__).resolve().parent / "checkov_suppressions.toml"
@@ -126,12 +126,7 @@ def load_suppressions(path: Path = SUPPRESSIONS_FILE) -> list[Suppression]:
 
 def pinned_checkov_version(makefile: Path = MAKEFILE) -> str:
     """The `CHECKOV_VERSION` the Makefile installs: the suppression file is written against it."""
-    match = re.search(
-        r"^CHECKOV_VERSION\s*:?=\s*(\S+)\s*$", makefile.read_text(encoding="utf-8"), re.MULTILINE
-    )
-    if match is None:
-        raise AssertionError(f"{makefile}: no 'CHECKOV_VERSION := X' line")
-    return match.group(1)
+    return pinned_version("CHECKOV_VERSION", makefile)
 
 
 def find_checkov(environ: Mapping[str, str] = os.environ, root: Path = ROOT) -> Path:
@@ -140,16 +135,7 @@ def find_checkov(environ: Mapping[str, str] = os.environ, root: Path = ROOT) -> 
         "run `make policy` (it creates .venv-checkov with the pinned checkov and sets $CHECKOV), "
         "or set CHECKOV=/path/to/bin/checkov"
     )
-    configured = environ.get("CHECKOV", "").strip()
-    if configured:
-        found = shutil.which(configured)
-        if found is None:
-            raise CheckovNotFound(f"CHECKOV={configured!r} is not an executable; {hint}")
-        return Path(found)
-    fallback = root / ".venv-checkov" / "bin" / "checkov"
-    if fallback.is_file() and os.access(fallback, os.X_OK):
-        return fallback
-    raise CheckovNotFound(f"checkov not found: $CHECKOV is unset and {fallback} does not exist; {hint}")
+    return find_tool("checkov", "CHECKOV", hint, CheckovNotFound, environ, root)
 
 
 def stack_files(out_dir: Path) -> dict[str, Path]:

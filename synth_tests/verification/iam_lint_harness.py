@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
@@ -36,6 +35,7 @@ from allowlist import (
     pattern_rule,
     resource_rule,
 )
+from policy_tools import find_tool, pinned_version
 
 ROOT = Path(__file__).resolve().parents[2]
 ALLOW_FILE = Path(__file__).resolve().parent / "iam_lint_allow.toml"
@@ -500,12 +500,7 @@ class ParliamentNotFound(RuntimeError):
 
 def pinned_parliament_version(makefile: Path = MAKEFILE) -> str:
     """The `PARLIAMENT_VERSION` the Makefile installs: the allow file is written against it."""
-    match = re.search(
-        r"^PARLIAMENT_VERSION\s*:?=\s*(\S+)\s*$", makefile.read_text(encoding="utf-8"), re.MULTILINE
-    )
-    if match is None:
-        raise AssertionError(f"{makefile}: no 'PARLIAMENT_VERSION := X' line")
-    return match.group(1)
+    return pinned_version("PARLIAMENT_VERSION", makefile)
 
 
 def find_parliament(environ: Mapping[str, str] = os.environ, root: Path = ROOT) -> Path:
@@ -514,18 +509,7 @@ def find_parliament(environ: Mapping[str, str] = os.environ, root: Path = ROOT) 
         "run `make policy` (it installs the pinned parliament into .venv-checkov and sets "
         "$PARLIAMENT), or set PARLIAMENT=/path/to/bin/parliament"
     )
-    configured = environ.get("PARLIAMENT", "").strip()
-    if configured:
-        found = shutil.which(configured)
-        if found is None:
-            raise ParliamentNotFound(f"PARLIAMENT={configured!r} is not an executable; {hint}")
-        return Path(found)
-    fallback = root / ".venv-checkov" / "bin" / "parliament"
-    if fallback.is_file() and os.access(fallback, os.X_OK):
-        return fallback
-    raise ParliamentNotFound(
-        f"parliament not found: $PARLIAMENT is unset and {fallback} does not exist; {hint}"
-    )
+    return find_tool("parliament", "PARLIAMENT", hint, ParliamentNotFound, environ, root)
 
 
 def interpreter_of(script: Path) -> Path:
