@@ -175,9 +175,10 @@ def test_an_undeclared_reference_exits_2_through_the_cli(tmp_path: Path) -> None
         tmp_path / "config", {"dev": env_toml() + "\n" + HTTP_ONLY + service('A = "secret:x"')}
     )
     out = tmp_path / "out"
-    result = run_main("synth", "--config", str(config), "--out", str(out))
+    # From the directory that holds the config, as a user runs it: paths are shown relative to it.
+    result = run_main("synth", "--config", str(config), "--out", str(out), cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        f"{config}/dev.toml: services[0] (api).secrets.A: no [[secrets]] entry named 'x' (declared: none)"
+        "config/dev.toml: services[0] (api).secrets.A: no [[secrets]] entry named 'x' (declared: none)"
     ]
     assert not out.exists()
