@@ -10,6 +10,7 @@ from pydantic import Field
 from modules.config.access import AccessConfig
 from modules.config.account import AccountConfig
 from modules.config.compute import ClusterConfig
+from modules.config.data import BucketConfig, CacheConfig, DatabaseConfig, FilesystemConfig
 from modules.config.edge import DomainConfig, EdgeConfig
 from modules.config.network import NetworkConfig
 from modules.config.profiles import DEFAULT_PROFILE, ProfileName
@@ -53,6 +54,14 @@ class EnvironmentConfig(Strict):
     """SSM parameters of the environment, one table each; no value is ever part of the config."""
     secret_recovery_days: int = Field(default=30, ge=7, le=30)
     """Days a deleted `[[secrets]]` secret can still be restored before Secrets Manager deletes it."""
+    database: DatabaseConfig | None = None
+    """The environment's relational database (RDS or Aurora); unset: none."""
+    cache: CacheConfig | None = None
+    """The environment's cache (ElastiCache Valkey or Redis OSS); unset: none."""
+    buckets: list[BucketConfig] = []
+    """Application S3 buckets (uploads, static assets, backups, logs), one table each."""
+    filesystems: list[FilesystemConfig] = []
+    """EFS file systems that services mount, one table each."""
     access: AccessConfig = AccessConfig()
     """The environment's roles for people (readonly, operator, admin): who may assume each, MFA
     and session length; a level with no principals has no role."""

@@ -16,11 +16,19 @@ from typing import Any
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
+from modules.config.data import (
+    BucketConfig,
+    CacheConfig,
+    DatabaseConfig,
+    FilesystemConfig,
+    data_rules,
+    store_use_rules,
+)
 from modules.config.edge import DomainConfig, EdgeConfig
 from modules.config.environment import Environment, EnvironmentConfig, Platform
 from modules.config.errors import ConfigError, ConfigProblem, labelled, problems_of
 from modules.config.network import parse_vpc_cidr
-from modules.config.profiles import DEFAULT_PROFILE, PROFILES
+from modules.config.profiles import DEFAULT_PROFILE, OPTIONAL_SECTIONS, PER_ENTRY_SECTIONS, PROFILES
 from modules.config.project import PROJECT_FILE, ProjectConfig
 from modules.config.secrets import ParameterConfig, SecretConfig, secret_rules
 from modules.config.services import ServiceConfig, service_rules
@@ -42,10 +50,18 @@ def _read_toml(path: Path, shown: str) -> tuple[dict[str, Any] | None, list[Conf
 
 
 def _with_profile(raw: dict[str, Any]) -> dict[str, Any]:
-    """Lay the environment's values over its profile's defaults (one level of tables deep)."""
+    """Lay the environment's values over its profile's defaults (one level of tables deep). An
+    optional section's defaults apply only when the file has the section; an array of tables'
+    (PER_ENTRY_SECTIONS) apply to each of its entries."""
     profile = raw.get("profile", DEFAULT_PROFILE)
     merged = copy.deepcopy(PROFILES.get(profile, {}) if isinstance(profile, str) else {})
+    per_entry = {key: merged.pop(key) for key in PER_ENTRY_SECTIONS if key in merged}
+    for key in OPTIONAL_SECTIONS - raw.keys():
+        merged.pop(key, None)
     for key, value in raw.items():
+        if key in per_entry and isinstance(value, list):
+            merged[key] = [{**per_entry[key], **e} if isinstance(e, dict) else e for e in value]
+            continue
         if isinstance(value, dict) and isinstance(merged.get(key), dict):
             merged[key] = {**merged[key], **value}
         else:
@@ -123,10 +139,10 @@ def _profile_default(error: ErrorDetails, profile: Any) -> bool:
 
 
 def _environment(
-    shown: str, raw: dict[str, Any]
+    shown: str, raw: dict[str, Any], name: str, project: ProjectConfig | None, project_account: Any
 ) -> tuple[EnvironmentConfig | None, list[ConfigProblem], IPv4Network | None]:
-    """One environment file: its schema problems, then the rules across its services over every
-    service and section that validated; and its VPC CIDR if that parsed."""
+    """One environment file: its schema problems, then the rules across its services and stores
+    over every service and section that validated; and its VPC CIDR if that parsed."""
     merged = _with_profile(raw)
     config: EnvironmentConfig | None = None
     problems: list[ConfigProblem] = []
@@ -136,6 +152,9 @@ def _environment(
         secrets: list[SecretConfig | None] = list(config.secrets)
         parameters: list[ParameterConfig | None] = list(config.parameters)
         edge, domain, profile = config.edge, config.domain, config.profile
+        database, cache = config.database, config.cache
+        buckets: list[BucketConfig | None] = list(config.buckets)
+        filesystems: list[FilesystemConfig | None] = list(config.filesystems)
     except ValidationError as exc:
         profile = merged.get("profile", DEFAULT_PROFILE)
         errors = [e for e in exc.errors() if not _profile_default(e, profile)]
@@ -146,9 +165,36 @@ def _environment(
         domain = _valid(DomainConfig, merged["domain"]) if "domain" in merged else None
         secrets = _valid_entries(SecretConfig, merged.get("secrets", []))
         parameters = _valid_entries(ParameterConfig, merged.get("parameters", []))
+        database = _valid(DatabaseConfig, merged["database"]) if "database" in merged else None
+        cache = _valid(CacheConfig, merged["cache"]) if "cache" in merged else None
+        buckets = _valid_entries(BucketConfig, merged.get("buckets", []))
+        filesystems = _valid_entries(FilesystemConfig, merged.get("filesystems", []))
     production = profile == "production" if isinstance(profile, str) and profile in PROFILES else None
     rules = service_rules(services, edge, domain, production, domain_set="domain" in merged)
     rules += secret_rules(services, secrets, parameters)
+    rules += store_use_rules(
+        [
+            (index, service.parsed_uses, (*service.environment, *service.secrets))
+            for index, service in enumerate(services)
+            if service is not None
+        ],
+        database=database,
+        cache=cache,
+        buckets=buckets,
+        filesystems=filesystems,
+        sections_set=frozenset(k for k in ("database", "cache", "buckets", "filesystems") if k in merged),
+    )
+    account_id = merged.get("account_id", project_account)
+    rules += data_rules(
+        project=project.name if project is not None else None,
+        env=name,
+        account_id=account_id if _valid(_AccountIdCheck, {"value": account_id}) is not None else None,
+        database=database,
+        cache=cache,
+        buckets=buckets,
+        filesystems=filesystems,
+        production=production,
+    )
     problems += [ConfigProblem(shown, labelled(key, merged), problem) for key, problem in rules]
     return (config if not problems else None), problems, _vpc_cidr(merged)
 
@@ -212,7 +258,7 @@ def load_platform(config_dir: Path, only: tuple[str, ...] = ()) -> Platform:
         problems += read_problems
         if raw is None:
             continue
-        config, file_problems, vpc = _environment(shown, raw)
+        config, file_problems, vpc = _environment(shown, raw, name, project, project_account)
         if vpc is not None:
             file_problems += _overlaps(shown, vpc, cidrs)
             cidrs.append((name, shown, vpc))

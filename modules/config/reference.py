@@ -69,6 +69,10 @@ SECTIONS: tuple[Section, ...] = (
     Section("environment", ("services", "autoscaling"), "`services.autoscaling`"),
     Section("environment", ("secrets",), "`[[secrets]]`"),
     Section("environment", ("parameters",), "`[[parameters]]`"),
+    Section("environment", ("database",), "`[database]`"),
+    Section("environment", ("cache",), "`[cache]`"),
+    Section("environment", ("buckets",), "`[[buckets]]`"),
+    Section("environment", ("filesystems",), "`[[filesystems]]`"),
     Section("environment", ("access",), "`[access]`"),
 )
 ROOTS: dict[str, type[BaseModel]] = {"project": ProjectConfig, "environment": EnvironmentConfig}

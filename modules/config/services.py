@@ -89,8 +89,10 @@ class ServiceConfig(Strict):
     """Target tracking of the service's task count, when `max_count` is above `min_count` (an inline
     table: `autoscaling = { cpu_percent = 50 }`)."""
     uses: list[Annotated[str, AfterValidator(check_use)]] = []
-    """What the service needs, one `kind:name[:option]` string each; exactly those network paths
-    and grants are opened. Today: `service:<name>` lets its tasks call an internal service."""
+    """What the service needs, one string each; exactly those network paths, grants and connection
+    settings are opened: `service:<name>` (call an internal service), `database` or `database:iam`,
+    `cache`, `bucket:<name>:<read|write|read-write>`, `filesystem:<name>:<path>[:ro]` (README:
+    Data stores)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -145,10 +147,14 @@ class ServiceConfig(Strict):
     def parsed_uses(self) -> tuple[Use, ...]:
         return tuple(parse_use(text) for text in self.uses)
 
+    def uses_of(self, kind: str) -> tuple[Use, ...]:
+        """The service's uses of one kind, in the order written."""
+        return tuple(use for use in self.parsed_uses if use.kind == kind)
+
     @property
     def called_services(self) -> tuple[str, ...]:
         """Names of the internal services this service calls (its `service:` uses)."""
-        return tuple(use.name for use in self.parsed_uses if use.kind == "service")
+        return tuple(use.name for use in self.uses_of("service") if use.name is not None)
 
     @property
     def autoscaled(self) -> bool:

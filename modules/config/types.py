@@ -38,6 +38,17 @@ HostedZoneId = Annotated[str, StringConstraints(pattern=r"^Z[A-Z0-9]{1,31}$")]
 # A `[[secrets]]` / `[[parameters]]` name: valid in Secrets Manager and SSM names alike, and in a
 # Terraform variable name once '-' is '_' (`<name>_value`).
 SecretName = Annotated[str, StringConstraints(pattern=r"^[a-z]([a-z0-9-]{0,62}[a-z0-9])?$")]
+DailyWindow = Annotated[
+    str, StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-3]):[0-5][0-9]$")
+]
+WeeklyWindow = Annotated[
+    str,
+    StringConstraints(
+        pattern=r"^(mon|tue|wed|thu|fri|sat|sun):([01][0-9]|2[0-3]):[0-5][0-9]-"
+        r"(mon|tue|wed|thu|fri|sat|sun):([01][0-9]|2[0-3]):[0-5][0-9]$"
+    ),
+]
+DatabaseIdentifier = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z][a-zA-Z0-9_]{0,15}$")]
 SecretRef = Annotated[
     str,
     StringConstraints(
@@ -101,6 +112,17 @@ DESCRIBED_TYPES: tuple[tuple[Any, str, str], ...] = (
             "name>, or secret:<name> / parameter:<name> of this file's [[secrets]] / [[parameters]]"
         ),
     ),
+    (DailyWindow, "daily window", 'must be a UTC time range hh:mm-hh:mm, such as "02:00-03:00"'),
+    (
+        WeeklyWindow,
+        "weekly window",
+        'must be a UTC weekly range ddd:hh:mm-ddd:hh:mm, such as "sun:03:30-sun:04:30" (days mon-sun)',
+    ),
+    (
+        DatabaseIdentifier,
+        "database identifier",
+        "must be 1-16 letters, digits and '_', starting with a letter",
+    ),
     (
         SecretName,
         "secret name",
@@ -115,6 +137,9 @@ IN_PLACE_PATTERN_WORDS: dict[str, str] = {
         "must be an image tag: 1-128 letters, digits, '_', '.' and '-', not starting with '.' or '-'"
     ),
     r"^[0-9]+(:[0-9]+)?$": "must be a numeric uid or uid:gid, such as 1000 or 1000:1000",
+    r"^[0-9][0-9a-z._]*$": "must be an engine version such as 16.6 or 8.0.mysql_aurora.3.08.0",
+    r"^[0-9]+\.[0-9]+$": "must be a major.minor engine version such as 8.0",
+    r"^https?://[a-z0-9.*-]+(:[0-9]+)?$": "must be an origin such as https://app.example.com (no path)",
 }
 # Every pattern of the schema -> its words (the project's owner shares the tag key's pattern).
 PATTERN_WORDS: dict[str, str] = {
