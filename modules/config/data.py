@@ -374,8 +374,14 @@ def store_use_rules(
     singles = {"database": database, "cache": cache}
     for index, uses, own_variables in services:
         paths: dict[str, str] = {}
+        stores: dict[tuple[str, str | None], str] = {}
         for position, use in enumerate(uses):
             where = f"services[{index}].uses[{position}]"
+            if use.kind != "service":
+                store = (use.kind, use.name)
+                if store in stores and stores[store] != str(use):
+                    problems.append((where, f"uses the same store as {stores[store]}: one use per store"))
+                stores.setdefault(store, str(use))
             if use.kind in singles and singles[use.kind] is None and use.kind not in sections_set:
                 problems.append((where, f"this environment has no [{use.kind}]"))
             if use.kind in named:
