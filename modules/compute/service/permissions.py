@@ -6,7 +6,7 @@ is an API without resource-level permissions.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -181,3 +181,13 @@ def exec_statements(
             "Resource": kms_key_arn,
         },
     ]
+
+
+def unique_sids(service_name: str, statements: Sequence[dict[str, Any]]) -> Sequence[dict[str, Any]]:
+    """The statements, unchanged; raises when two share a Sid (IAM refuses the document, and the
+    stores promise distinct ones)."""
+    sids = [s.get("Sid") for s in statements]
+    duplicated = sorted({sid for sid in sids if sid is not None and sids.count(sid) > 1})
+    if duplicated:
+        raise ValueError(f"{service_name}: statement Sids {', '.join(duplicated)} appear twice in one policy")
+    return statements

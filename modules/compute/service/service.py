@@ -10,15 +10,17 @@ from modules.cdk import Construct, TerraformResourceLifecycle, aws
 from modules.compute.cluster import Cluster
 from modules.compute.registry import Repositories
 from modules.compute.service.autoscaling import target_tracking
-from modules.compute.service.container import container_definitions, exec_volumes
+from modules.compute.service.container import container_definitions, container_variables, mount_points
 from modules.compute.service.permissions import (
     SecretReference,
     exec_statements,
     execution_statements,
     resolve_secret,
+    unique_sids,
 )
 from modules.config import Environment, ServiceConfig
 from modules.core import iam, naming
+from modules.data.grant import StoreGrant
 from modules.network import allow_tcp, security_group, tcp_rule
 
 IAM_ROLE_NAME_LIMIT = 64
@@ -53,6 +55,7 @@ class ServiceProps:
     depends_on: tuple[Any, ...]  # e.g. the listener rule: ECS refuses a target group no LB uses yet
     secret_arns: Mapping[str, str]  # Secrets.secret_arns: `secret:<name>` -> ARN
     parameter_arns: Mapping[str, str]  # Secrets.parameter_arns: `parameter:<name>` -> ARN
+    grant: StoreGrant  # what the stores it `uses` give it, combined (modules.data.grant.combined)
 
     @classmethod
     def of(
@@ -70,6 +73,7 @@ class ServiceProps:
         depends_on: tuple[Any, ...],
         secret_arns: Mapping[str, str],
         parameter_arns: Mapping[str, str],
+        grant: StoreGrant,
     ) -> ServiceProps:
         settings = env.config.cluster
         return cls(
@@ -98,6 +102,7 @@ class ServiceProps:
             depends_on=depends_on,
             secret_arns=secret_arns,
             parameter_arns=parameter_arns,
+            grant=grant,
         )
 
     @property
@@ -117,8 +122,10 @@ class Service(Construct):
     service and, when min_count < max_count, target tracking autoscaling.
 
     The execution role may pull only its own repository, write only its log group and read only
-    the secrets and parameters the task references. The task role has no permissions (later
-    modules grant them), except what ECS exec needs when exec is enabled. With `deploy_owner =
+    the secrets and parameters the task references. The task role has only what the stores the
+    service `uses` grant it (`props.grant`), and what ECS exec needs when exec is enabled. The
+    grant's variables, secrets and EFS mounts go into the container beside the service's own (the
+    grant's secrets readable through its execution statements). With `deploy_owner =
     "pipeline"` Terraform ignores the running task definition and desired count, so an apply never
     reverts a CI/CD deploy; an autoscaled service always ignores desired count.
 
@@ -166,7 +173,10 @@ class Service(Construct):
         task_role, task_policies = self._task_role(props)
 
         td = aws.ecs_task_definition
-        volumes = exec_volumes(service, props.exec_enabled)
+        environment, secrets = container_variables(
+            service, {var: ref.value_from for var, ref in props.secrets.items()}, props.grant
+        )
+        mounts = mount_points(service, props.exec_enabled, props.grant.mounts)
         task_definition = td.EcsTaskDefinition(
             self,
             "task-definition",
@@ -185,11 +195,33 @@ class Service(Construct):
                 image=service.image or f"{props.repository_url}:{service.image_tag}",
                 log_group_name=log_group.name,
                 region=props.region,
-                secrets=props.secrets,
+                environment=environment,
+                secrets=secrets,
+                mounts=mounts,
                 exec_enabled=props.exec_enabled,
                 health_check_grace_seconds=props.health_check_grace_seconds,
             ),
-            volume=[td.EcsTaskDefinitionVolume(name=name) for name, _ in volumes] or None,
+            volume=[
+                td.EcsTaskDefinitionVolume(
+                    name=m.volume_name,
+                    efs_volume_configuration=None
+                    if m.file_system is None
+                    else td.EcsTaskDefinitionVolumeEfsVolumeConfiguration(
+                        file_system_id=m.file_system.file_system_id,
+                        # With an access point the root is the access point's own directory; ECS
+                        # refuses any other value than "/" here.
+                        root_directory="/",
+                        transit_encryption="ENABLED",
+                        # The mount authenticates as the task role, so the file system's policy
+                        # and the role's ClientMount/ClientWrite statements decide what it may do.
+                        authorization_config=td.EcsTaskDefinitionVolumeEfsVolumeConfigurationAuthorizationConfig(
+                            access_point_id=m.file_system.access_point_id, iam="ENABLED"
+                        ),
+                    ),
+                )
+                for m in mounts
+            ]
+            or None,
         )
 
         ignored = []
@@ -199,6 +231,7 @@ class Service(Construct):
             ignored.append("desired_count")
         es = aws.ecs_service
         attached = props.target_group_arn is not None
+        # No platform_version: Fargate then runs LATEST (1.4.0 or later), which EFS volumes need.
         ecs_service = es.EcsService(
             self,
             "service",
@@ -234,7 +267,7 @@ class Service(Construct):
             wait_for_steady_state=False,
             lifecycle=TerraformResourceLifecycle(ignore_changes=ignored) if ignored else None,
             # Tasks start as soon as the service exists: their roles must already allow the pull,
-            # the log writes and the secret reads.
+            # the log writes, the secret reads and what the application does with its stores.
             depends_on=[execution_policy, *task_policies, *props.depends_on],
         )
 
@@ -294,12 +327,19 @@ class Service(Construct):
             name="pull-log-read-secrets",
             role=role.id,
             policy=iam.document(
-                *execution_statements(
-                    repository_arn=props.repository_arn,
-                    log_group_arn=log_group_arn,
-                    secrets=props.secrets.values(),
-                    kms_key_arn=props.kms_key_arn,
-                    region=props.region,
+                *unique_sids(
+                    props.name,
+                    [
+                        *execution_statements(
+                            repository_arn=props.repository_arn,
+                            log_group_arn=log_group_arn,
+                            secrets=props.secrets.values(),
+                            kms_key_arn=props.kms_key_arn,
+                            region=props.region,
+                        ),
+                        # reading the stores' secrets that the container references
+                        *props.grant.execution_statements,
+                    ],
                 )
             ),
         )
@@ -329,6 +369,16 @@ class Service(Construct):
                             account_id=props.account_id,
                         )
                     ),
+                )
+            )
+        if props.grant.task_statements:
+            policies.append(
+                aws.iam_role_policy.IamRolePolicy(
+                    self,
+                    "task-role-uses-policy",
+                    name="uses",
+                    role=role.id,
+                    policy=iam.document(*unique_sids(props.name, props.grant.task_statements)),
                 )
             )
         return role, policies

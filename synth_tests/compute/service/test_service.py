@@ -66,6 +66,7 @@ def services_json(
     given a target group and request-count label."""
     from modules.cdk import TerraformStack, Testing
     from modules.compute import Cluster, ClusterProps, Repositories, RepositoriesProps, Service, ServiceProps
+    from modules.data.grant import StoreGrant
 
     text = (
         f'profile = "{profile}"\ncompute = "{compute}"\n\n[network]\ncidr = "10.10.0.0/16"\n\n'
@@ -93,6 +94,7 @@ def services_json(
                 depends_on=(),
                 secret_arns=DECLARED_SECRETS,
                 parameter_arns=DECLARED_PARAMETERS,
+                grant=StoreGrant(),
             ),
         )
         for s in env.services
