@@ -5,6 +5,7 @@ from __future__ import annotations
 from modules.cdk import Construct, TerraformOutput, TerraformStack
 from modules.compute import Cluster, ClusterProps, Repositories, RepositoriesProps, Service, ServiceProps
 from modules.config import Environment
+from modules.data.grant import StoreGrant
 from modules.edge import (
     InternalLoadBalancers,
     InternalLoadBalancersProps,
@@ -158,6 +159,7 @@ class EnvironmentStack(TerraformStack):
                     depends_on=(balancer.listener_rules[service.name],),
                     secret_arns=secrets.secret_arns,
                     parameter_arns=secrets.parameter_arns,
+                    grant=StoreGrant(),
                 ),
             )
 
