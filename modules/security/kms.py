@@ -14,12 +14,28 @@ from modules.core.naming import partition
 KEY_DELETION_WINDOW_DAYS = 30
 
 
+# RDS names the log groups of a database's exports itself, after the instance or cluster
+# (/aws/rds/instance/<id>/<log>, /aws/rds/cluster/<id>/<log>), outside the environment's
+# /<project>/<env> prefix. data/database.py creates them first, encrypted with this key, so the key
+# policy admits exactly that database's groups, and only in an environment that has a database.
+# Both names live here, the lowest layer that both this key and the database see.
+def database_identifier(env_prefix: str) -> str:
+    """The environment's RDS instance or Aurora cluster identifier, `<project>-<env>-db`."""
+    return f"{env_prefix}-db"
+
+
+def rds_log_group_prefix(identifier: str, *, aurora: bool) -> str:
+    """Where RDS writes the log exports of `identifier`: `<prefix>/<log>` for each exported log."""
+    return f"/aws/rds/{'cluster' if aurora else 'instance'}/{identifier}"
+
+
 @dataclass(frozen=True)
 class EnvironmentKeyProps:
     """What the environment key needs."""
 
     name: str  # "<project>-<env>"; the alias is alias/<name>
     log_group_prefix: str  # "/<project>/<env>": every log group of the environment starts with it
+    extra_log_group_prefixes: tuple[str, ...]  # groups AWS names outside it (the database's exports)
     region: str
     account_id: str
     deletion_window_days: int  # days a scheduled deletion waits, and can still be cancelled
@@ -29,21 +45,31 @@ class EnvironmentKeyProps:
         return cls(
             name=env.prefix,
             log_group_prefix=env.log_group_prefix,
+            extra_log_group_prefixes=_database_log_groups(env),
             region=env.region,
             account_id=env.account_id,
             deletion_window_days=KEY_DELETION_WINDOW_DAYS,
         )
 
     @property
-    def log_group_arn_pattern(self) -> str:
-        return (
-            f"arn:{partition(self.region)}:logs:{self.region}:{self.account_id}:"
-            f"log-group:{self.log_group_prefix}/*"
+    def log_group_arn_patterns(self) -> tuple[str, ...]:
+        """The log groups CloudWatch Logs may use the key for: this environment's, then the extra ones."""
+        base = f"arn:{partition(self.region)}:logs:{self.region}:{self.account_id}:log-group:"
+        return tuple(
+            f"{base}{prefix}/*" for prefix in (self.log_group_prefix, *self.extra_log_group_prefixes)
         )
 
 
+def _database_log_groups(env: Environment) -> tuple[str, ...]:
+    database = env.config.database
+    if database is None:
+        return ()
+    return (rds_log_group_prefix(database_identifier(env.prefix), aurora=database.aurora),)
+
+
 class EnvironmentKey(Construct):
-    """A KMS key with yearly rotation and an alias; CloudWatch Logs may use it for this env's groups.
+    """A KMS key with yearly rotation and an alias; CloudWatch Logs may use it for this env's groups
+    (and for its database's export groups, which RDS names).
 
     Exposes `arn` and `alias_name`.
     """
@@ -51,6 +77,7 @@ class EnvironmentKey(Construct):
     def __init__(self, scope: Construct, id: str, props: EnvironmentKeyProps) -> None:
         super().__init__(scope, id)
         part = partition(props.region)
+        patterns = props.log_group_arn_patterns
         key_policy = iam.document(
             {
                 "Sid": "AccountAdministersKey",
@@ -77,7 +104,14 @@ class EnvironmentKey(Construct):
                     "kms:ReEncrypt*",
                 ],
                 "Resource": "*",
-                "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": props.log_group_arn_pattern}},
+                # One pattern stays a plain string (the document is unchanged without a database).
+                "Condition": {
+                    "ArnLike": {
+                        "kms:EncryptionContext:aws:logs:arn": patterns[0]
+                        if len(patterns) == 1
+                        else list(patterns)
+                    }
+                },
             },
         )
         key = aws.kms_key.KmsKey(
