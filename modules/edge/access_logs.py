@@ -128,6 +128,9 @@ class LoadBalancerLogs(Construct):
                 expiration_days=props.retention_days,
                 noncurrent_version_days=LOG_NONCURRENT_VERSION_DAYS,
                 abort_incomplete_upload_days=ABORT_INCOMPLETE_UPLOAD_DAYS,
+                transitions=(),
+                cors_origins=(),
+                object_lock_days=None,
                 policy_statements=(
                     elb_log_delivery(props.region, props.partition, arn, props.account_id, props.prefixes),
                 ),

@@ -60,7 +60,7 @@ class AccountServices(Construct):
                 name=names.access_log_bucket_name,
                 partition=names.partition,
                 account_id=names.account_id,
-                source_bucket_name=names.bucket_name,
+                source_bucket_names=(names.bucket_name,),
                 expiration_days=settings.trail_retention_days,
                 noncurrent_version_days=ACCESS_LOG_NONCURRENT_VERSION_DAYS,
             )
@@ -78,6 +78,9 @@ class AccountServices(Construct):
                     noncurrent_version_days=TRAIL_NONCURRENT_VERSION_DAYS,
                     expiration_days=settings.trail_retention_days,
                     abort_incomplete_upload_days=ABORT_INCOMPLETE_UPLOAD_DAYS,
+                    transitions=(),
+                    cors_origins=(),
+                    object_lock_days=None,
                     policy_statements=bucket_delivery_statements(names),
                     # Through the log bucket's policy: S3 refuses a logging target that does not
                     # admit log delivery yet.

@@ -90,7 +90,7 @@ class StateStore(Construct):
             name=props.access_log_bucket_name,
             partition=props.partition,
             account_id=props.account_id,
-            source_bucket_name=props.bucket_name,
+            source_bucket_names=(props.bucket_name,),
             expiration_days=props.access_log_days,
             noncurrent_version_days=ACCESS_LOG_NONCURRENT_VERSION_DAYS,
         )
@@ -104,6 +104,9 @@ class StateStore(Construct):
                 noncurrent_version_days=props.noncurrent_version_days,
                 expiration_days=None,  # current state never expires
                 abort_incomplete_upload_days=ABORT_INCOMPLETE_UPLOAD_DAYS,
+                transitions=(),
+                cors_origins=(),
+                object_lock_days=None,
                 policy_statements=(),
                 # Through the log bucket's policy: logging is switched on only once S3 log
                 # delivery may write there (PutBucketLogging can refuse a target without it).
