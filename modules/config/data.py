@@ -16,7 +16,14 @@ from typing import Annotated, Literal
 from pydantic import Field, StringConstraints, field_validator
 
 from modules.config.rules import rule
-from modules.config.types import LOG_RETENTION_DAYS, DailyWindow, DatabaseIdentifier, Slug, Strict, WeeklyWindow
+from modules.config.types import (
+    LOG_RETENTION_DAYS,
+    DailyWindow,
+    DatabaseIdentifier,
+    Slug,
+    Strict,
+    WeeklyWindow,
+)
 from modules.config.uses import Use, use_variables
 
 DatabaseEngine = Literal["postgres", "mysql", "aurora-postgresql", "aurora-mysql"]
@@ -55,7 +62,9 @@ CACHE_ENGINE_VERSIONS: dict[str, str] = {"redis": "7.1", "valkey": "8.0"}
 CACHE_PORT = 6379
 # Instance class families each engine runs on (a t2/m4 class is refused by current versions).
 _DATABASE_CLASS = re.compile(r"^db\.(t3|t4g|m5|m6g|m6i|m7g|m7i|r5|r6g|r6i|r7g|r7i|x2g)\.[a-z0-9]+$")
-_AURORA_CLASSES = re.compile(r"^db\.(t3\.medium|t3\.large|t4g\.medium|t4g\.large|(r5|r6g|r6i|r7g|r7i|x2g)\.[a-z0-9]+|serverless)$")
+_AURORA_CLASSES = re.compile(
+    r"^db\.(t3\.medium|t3\.large|t4g\.medium|t4g\.large|(r5|r6g|r6i|r7g|r7i|x2g)\.[a-z0-9]+|serverless)$"
+)
 _CACHE_NODE = re.compile(r"^cache\.(t3|t4g|m5|m6g|m7g|r5|r6g|r7g)\.[a-z0-9]+$")
 
 PERFORMANCE_INSIGHTS_RETENTION = frozenset({7, *range(31, 731, 31), 731})
@@ -129,21 +138,28 @@ class DatabaseConfig(Strict):
             family = "Aurora" if self.aurora else "RDS"
             raise ValueError(
                 f"{self.instance_class} is not an {family} instance class for {self.engine} "
-                + ("(db.t3/t4g medium or large, or an r class such as db.r6g.large)" if self.aurora
-                   else "(a current class such as db.t4g.medium or db.m7g.large)")
+                + (
+                    "(db.t3/t4g medium or large, or an r class such as db.r6g.large)"
+                    if self.aurora
+                    else "(a current class such as db.t4g.medium or db.m7g.large)"
+                )
             )
 
     @rule("engine", "instances", "multi_az")
     def _instances(self) -> None:
         if self.instances is not None and not self.aurora:
-            raise ValueError(f"instances is for Aurora; a {self.engine} instance gets a standby with multi_az")
+            raise ValueError(
+                f"instances is for Aurora; a {self.engine} instance gets a standby with multi_az"
+            )
         if self.aurora and self.multi_az and self.instance_count < 2:
             raise ValueError("multi_az Aurora needs instances of 2 or more (a reader in another zone)")
 
     @rule("allocated_storage_gb", "max_allocated_storage_gb")
     def _storage(self) -> None:
         if self.max_allocated_storage_gb <= self.allocated_storage_gb:
-            raise ValueError("max_allocated_storage_gb must be above allocated_storage_gb (storage autoscaling)")
+            raise ValueError(
+                "max_allocated_storage_gb must be above allocated_storage_gb (storage autoscaling)"
+            )
 
     @rule("engine", "log_exports")
     def _log_types(self) -> None:
@@ -231,12 +247,16 @@ class CacheConfig(Strict):
     @rule("node_type")
     def _node_type(self) -> None:
         if not _CACHE_NODE.match(self.node_type):
-            raise ValueError(f"{self.node_type} is not a current ElastiCache node type such as cache.t4g.micro")
+            raise ValueError(
+                f"{self.node_type} is not a current ElastiCache node type such as cache.t4g.micro"
+            )
 
     @rule("multi_az", "replicas")
     def _failover_needs_replica(self) -> None:
         if self.multi_az and self.replicas == 0:
-            raise ValueError("multi_az failover needs a replica: set replicas to 1 or more, or multi_az = false")
+            raise ValueError(
+                "multi_az failover needs a replica: set replicas to 1 or more, or multi_az = false"
+            )
 
     @property
     def version(self) -> str:
@@ -315,7 +335,9 @@ class BucketConfig(Strict):
     def _transitions_in_order(self) -> None:
         ia, glacier, expire = self.lifecycle_days
         if ia is not None and glacier is not None and glacier < ia + 30:
-            raise ValueError(f"glacier_after_days ({glacier}) must be at least 30 days after infrequent access ({ia})")
+            raise ValueError(
+                f"glacier_after_days ({glacier}) must be at least 30 days after infrequent access ({ia})"
+            )
         for moved in (ia, glacier):
             if moved is not None and expire is not None and expire <= moved:
                 raise ValueError(f"expire_after_days ({expire}) must come after the transitions ({moved})")
@@ -327,7 +349,8 @@ class BucketConfig(Strict):
         chosen = (self.infrequent_access_after_days, self.glacier_after_days, self.expire_after_days)
         keys = ("infrequent_access_after_days", "glacier_after_days", "expire_after_days")
         return tuple(  # type: ignore[return-value]
-            value if key in self.model_fields_set else defaults[key] for key, value in zip(keys, chosen, strict=True)
+            value if key in self.model_fields_set else defaults[key]
+            for key, value in zip(keys, chosen, strict=True)
         )
 
 
@@ -396,7 +419,9 @@ def store_use_rules(
                 paths.setdefault(use.option, str(use))
             for variable in use_variables(use):
                 if variable in own_variables:
-                    problems.append((where, f"sets {variable}, which the service's environment or secrets also set"))
+                    problems.append(
+                        (where, f"sets {variable}, which the service's environment or secrets also set")
+                    )
     return problems
 
 
@@ -423,14 +448,18 @@ def data_rules(
     if production and database is not None and database.aurora and database.instance_count < 2:
         problems.append(("database.instances", "the production profile needs 2 or more Aurora instances"))
     if production and cache is not None and cache.auth == "none":
-        problems.append(("cache.auth", "the production profile refuses a cache without authentication: use iam"))
+        problems.append(
+            ("cache.auth", "the production profile refuses a cache without authentication: use iam")
+        )
     for entries, table in ((buckets, "buckets"), (filesystems, "filesystems")):
         seen: dict[str, int] = {}
         for index, entry in enumerate(entries):
             if entry is None:
                 continue
             if entry.name in seen:
-                problems.append((f"{table}[{index}].name", f"'{entry.name}' is already {table}[{seen[entry.name]}]"))
+                problems.append(
+                    (f"{table}[{index}].name", f"'{entry.name}' is already {table}[{seen[entry.name]}]")
+                )
             seen.setdefault(entry.name, index)
     if project is not None and account_id is not None:
         for index, bucket in enumerate(buckets):

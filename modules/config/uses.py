@@ -96,7 +96,9 @@ def parse_use(text: str) -> Use:
     if rest and not shape.options:
         raise ValueError(f"{text!r}: '{shape.grammar(kind)}' takes no option")
     if (rest or shape.option_required) and rest not in shape.options:
-        raise ValueError(f"{text!r}: the option must be one of {', '.join(shape.options)} ({shape.grammar(kind)})")
+        raise ValueError(
+            f"{text!r}: the option must be one of {', '.join(shape.options)} ({shape.grammar(kind)})"
+        )
     return Use(kind, name, rest or None)
 
 

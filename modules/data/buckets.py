@@ -18,7 +18,7 @@ from modules.data.bucket import (
     Transition,
     server_access_log_bucket,
 )
-from modules.data.grant import StoreGrant
+from modules.data.grant import StoreGrant, sid_part
 
 # Days the S3 server access logs of the application buckets are kept: a year of "who read or wrote
 # which object", as for the state bucket. Not in the schema yet: one value for every environment.
@@ -119,11 +119,6 @@ class ApplicationBucketsProps:
             access_log_bucket_name=access_log_bucket_name(env.prefix, env.account_id, env.region),
             access_log_days=ACCESS_LOG_DAYS,
         )
-
-
-def sid_part(name: str) -> str:
-    """A config name or access mode as part of a statement Sid: "user-files" -> "UserFiles"."""
-    return "".join(part.capitalize() for part in name.split("-"))
 
 
 def bucket_statements(

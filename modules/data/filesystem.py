@@ -12,7 +12,7 @@ from modules.config import Environment, ServiceConfig
 from modules.config.data import FilesystemConfig
 from modules.config.uses import Use, filesystem_variable
 from modules.core import iam
-from modules.data.grant import FileSystemMount, StoreGrant
+from modules.data.grant import FileSystemMount, StoreGrant, sid_part
 from modules.network.security_group import allow_tcp, security_group
 
 NFS_PORT = 2049
@@ -96,11 +96,6 @@ class FileSystemProps:
 def transition_to_ia(days: int) -> str:
     """EFS's spelling of a lifecycle step: AFTER_1_DAY, AFTER_7_DAYS, ..."""
     return f"AFTER_{days}_DAY" if days == 1 else f"AFTER_{days}_DAYS"
-
-
-def sid_part(name: str) -> str:
-    """A config name as part of a statement Sid (letters and digits only): "user-files" -> "UserFiles"."""
-    return "".join(part.capitalize() for part in name.split("-"))
 
 
 class FileSystem(Construct):

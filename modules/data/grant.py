@@ -51,3 +51,9 @@ def combined(grants: Iterable[StoreGrant]) -> StoreGrant:
         execution_statements=tuple(s for g in grants for s in g.execution_statements),
         mounts=tuple(m for g in grants for m in g.mounts),
     )
+
+
+def sid_part(name: str) -> str:
+    """A config name or access mode as part of a statement Sid (letters and digits only):
+    "user-files" -> "UserFiles"; Sids name the store so a service's grants never share one."""
+    return "".join(part.capitalize() for part in name.split("-"))

@@ -5,7 +5,6 @@ from __future__ import annotations
 from modules.cdk import Construct, TerraformOutput, TerraformStack
 from modules.compute import Cluster, ClusterProps, Repositories, RepositoriesProps, Service, ServiceProps
 from modules.config import Environment
-from modules.data.grant import StoreGrant
 from modules.edge import (
     InternalLoadBalancers,
     InternalLoadBalancersProps,
@@ -25,6 +24,7 @@ from modules.security import (
     SecretsProps,
 )
 from modules.stacks.account import AccountServices
+from modules.stacks.data import DataStores
 from modules.stacks.providers import aws_provider, s3_backend
 
 
@@ -71,7 +71,11 @@ class EnvironmentStack(TerraformStack):
                     description="GuardDuty in this region",
                 )
 
-        cluster = self._services(env, key, network, secrets) if env.services else None
+        # Before the services: a service's container carries its stores' connection settings.
+        stores = DataStores(self, env, key.arn, network)
+        stores.outputs(self)
+
+        cluster = self._services(env, key, network, secrets, stores) if env.services else None
         if env.config.access.levels:
             cluster_arn = cluster.arn if cluster is not None else None
             people = PeopleRoles(self, "access", PeopleRolesProps.of(env, key.arn, cluster_arn))
@@ -79,10 +83,12 @@ class EnvironmentStack(TerraformStack):
                 self, "people_role_arns", value=people.role_arns, description="Roles for people, by level"
             )
 
-    def _services(self, env: Environment, key: EnvironmentKey, network: Network, secrets: Secrets) -> Cluster:
+    def _services(
+        self, env: Environment, key: EnvironmentKey, network: Network, secrets: Secrets, stores: DataStores
+    ) -> Cluster:
         """ECR, the ECS cluster, load balancers and one ECS service per `[[services]]`, then the
         network paths between them: each load balancer to its services, each caller to the
-        internal services it `uses`."""
+        internal services and the stores it `uses`."""
         services = env.services
         repositories = Repositories(self, "repositories", RepositoriesProps.of(env, key.arn))
         cluster = Cluster(
@@ -159,7 +165,7 @@ class EnvironmentStack(TerraformStack):
                     depends_on=(balancer.listener_rules[service.name],),
                     secret_arns=secrets.secret_arns,
                     parameter_arns=secrets.parameter_arns,
-                    grant=StoreGrant(),
+                    grant=stores.grant(service),
                 ),
             )
 
@@ -177,6 +183,7 @@ class EnvironmentStack(TerraformStack):
             for callee in caller.called_services:
                 assert internal is not None  # the schema allows `service:` uses of internal services only
                 internal.allow_from(f"{caller.name}-tasks", running[caller.name].security_group_id, callee)
+            stores.connect(caller, running[caller.name].security_group_id)
 
         TerraformOutput(self, "cluster_name", value=cluster.name, description="The ECS cluster")
         if repositories.repository_urls:

@@ -14,7 +14,7 @@ from modules.config.uses import Use, parse_use
 
 # Development serves plain HTTP; production needs a domain and the service a host under it.
 EDGE = {
-    "development": '[edge]\nhttp_only = true\n',
+    "development": "[edge]\nhttp_only = true\n",
     "production": '[domain]\nname = "example.com"\nhosted_zone_id = "Z123"\n',
 }
 HOSTS = {"development": "", "production": 'hosts = ["api.example.com"]'}
@@ -32,14 +32,21 @@ uses = {uses}
 
 
 def load_env(tmp_path: Path, body: str, *, profile: str = "development", uses: str = "[]", extra: str = ""):
-    write_config(tmp_path, {"dev": env_toml(profile=profile)
-        + SERVICE.format(edge=EDGE[profile], hosts=HOSTS[profile], uses=uses, extra=extra)
-        + body})
+    write_config(
+        tmp_path,
+        {
+            "dev": env_toml(profile=profile)
+            + SERVICE.format(edge=EDGE[profile], hosts=HOSTS[profile], uses=uses, extra=extra)
+            + body
+        },
+    )
     (env,) = load_platform(tmp_path).environments
     return env
 
 
-def problems(tmp_path: Path, body: str, *, profile: str = "development", uses: str = "[]", extra: str = "") -> list[str]:
+def problems(
+    tmp_path: Path, body: str, *, profile: str = "development", uses: str = "[]", extra: str = ""
+) -> list[str]:
     with pytest.raises(ConfigError) as caught:
         load_env(tmp_path, body, profile=profile, uses=uses, extra=extra)
     return [str(p).removeprefix(f"{tmp_path}/dev.toml: ") for p in caught.value.problems]
@@ -56,9 +63,17 @@ def test_development_defaults(tmp_path: Path) -> None:
     env = load_env(tmp_path, '[database]\nengine = "postgres"\n[cache]\n[[filesystems]]\nname = "shared"\n')
     db, cache, (fs,) = env.config.database, env.config.cache, env.config.filesystems
     assert (db.instance_class, db.multi_az, db.deletion_protection, db.final_snapshot) == (
-        "db.t4g.medium", False, False, False,
+        "db.t4g.medium",
+        False,
+        False,
+        False,
     )
-    assert (db.version, db.port, db.parameter_group_family, db.instance_count) == ("16", 5432, "postgres16", 1)
+    assert (db.version, db.port, db.parameter_group_family, db.instance_count) == (
+        "16",
+        5432,
+        "postgres16",
+        1,
+    )
     assert (cache.engine, cache.version, cache.parameter_group_family) == ("valkey", "8.0", "valkey8")
     assert cache.node_count(az_count=2) == 1 and cache.auth == "iam"
     assert fs.backup is False
@@ -71,7 +86,12 @@ def test_production_defaults(tmp_path: Path) -> None:
         profile="production",
     )
     db, cache, (fs,) = env.config.database, env.config.cache, env.config.filesystems
-    assert (db.multi_az, db.deletion_protection, db.final_snapshot, db.backup_retention_days) == (True, True, True, 14)
+    assert (db.multi_az, db.deletion_protection, db.final_snapshot, db.backup_retention_days) == (
+        True,
+        True,
+        True,
+        14,
+    )
     assert (db.instance_count, db.parameter_group_family, db.version) == (2, "aurora-postgresql16", "16.6")
     assert cache.node_count(az_count=3) == 3 and cache.parameter_group_family == "redis7"
     assert fs.backup is True
@@ -90,26 +110,71 @@ def test_file_values_win_over_the_profile(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("body", "expected"),
     [
-        ('[database]\nengine = "oracle"\n', "database.engine: Input should be 'postgres', 'mysql', 'aurora-postgresql' or 'aurora-mysql'"),
-        ('[database]\nengine = "aurora-mysql"\ninstances = 0\n', "database.instances: Input should be greater than or equal to 1"),
+        (
+            '[database]\nengine = "oracle"\n',
+            "database.engine: Input should be 'postgres', 'mysql', 'aurora-postgresql' or 'aurora-mysql'",
+        ),
+        (
+            '[database]\nengine = "aurora-mysql"\ninstances = 0\n',
+            "database.instances: Input should be greater than or equal to 1",
+        ),
         ('[database]\nengine = "postgres"\ninstances = 2\n', "database: instances is for Aurora"),
-        ('[database]\nengine = "aurora-postgresql"\ninstance_class = "db.t4g.micro"\n', "database: db.t4g.micro is not an Aurora instance class"),
-        ('[database]\nengine = "postgres"\ninstance_class = "db.t2.small"\n', "database: db.t2.small is not an RDS instance class"),
-        ('[database]\nengine = "aurora-postgresql"\nmulti_az = true\ninstances = 1\n', "database: multi_az Aurora needs instances of 2 or more"),
-        ('[database]\nengine = "aurora-mysql"\nengine_version = "8.0"\n', "database: aurora-mysql versions look like 8.0.mysql_aurora.3.08.0"),
-        ('[database]\nengine = "postgres"\nlog_exports = ["slowquery"]\n', "database: postgres exports postgresql, upgrade, iam-db-auth-error, not 'slowquery'"),
-        ('[database]\nengine = "postgres"\nbackup_window = "2am"\n', "database.backup_window: must be a UTC time range hh:mm-hh:mm"),
-        ('[database]\nengine = "postgres"\nmax_allocated_storage_gb = 20\n', "database.max_allocated_storage_gb: Input should be greater than or equal to 21"),
-        ('[cache]\nmulti_az = true\nreplicas = 0\n', "cache: multi_az failover needs a replica"),
+        (
+            '[database]\nengine = "aurora-postgresql"\ninstance_class = "db.t4g.micro"\n',
+            "database: db.t4g.micro is not an Aurora instance class",
+        ),
+        (
+            '[database]\nengine = "postgres"\ninstance_class = "db.t2.small"\n',
+            "database: db.t2.small is not an RDS instance class",
+        ),
+        (
+            '[database]\nengine = "aurora-postgresql"\nmulti_az = true\ninstances = 1\n',
+            "database: multi_az Aurora needs instances of 2 or more",
+        ),
+        (
+            '[database]\nengine = "aurora-mysql"\nengine_version = "8.0"\n',
+            "database: aurora-mysql versions look like 8.0.mysql_aurora.3.08.0",
+        ),
+        (
+            '[database]\nengine = "postgres"\nlog_exports = ["slowquery"]\n',
+            "database: postgres exports postgresql, upgrade, iam-db-auth-error, not 'slowquery'",
+        ),
+        (
+            '[database]\nengine = "postgres"\nbackup_window = "2am"\n',
+            "database.backup_window: must be a UTC time range hh:mm-hh:mm",
+        ),
+        (
+            '[database]\nengine = "postgres"\nmax_allocated_storage_gb = 20\n',
+            "database.max_allocated_storage_gb: Input should be greater than or equal to 21",
+        ),
+        ("[cache]\nmulti_az = true\nreplicas = 0\n", "cache: multi_az failover needs a replica"),
         ('[cache]\nnode_type = "m5.large"\n', "cache: m5.large is not a current ElastiCache node type"),
         ('[cache]\nengine = "memcached"\n', "cache.engine: Input should be 'redis' or 'valkey'"),
-        ('[[buckets]]\nname = "assets"\npurpose = "static"\ncors_origins = ["https://a.example.com"]\n', "buckets[0] (assets): cors_origins is for uploads buckets"),
-        ('[[buckets]]\nname = "assets"\npurpose = "uploads"\nobject_lock_days = 30\n', "buckets[0] (assets): object_lock_days is for backups buckets"),
-        ('[[buckets]]\nname = "assets"\npurpose = "uploads"\nencryption = "sse-s3"\n', "buckets[0] (assets): sse-s3 is for logs buckets"),
-        ('[[buckets]]\nname = "old"\npurpose = "backups"\nglacier_after_days = 40\n', "buckets[0] (old): glacier_after_days (40) must be at least 30 days after infrequent access (30)"),
+        (
+            '[[buckets]]\nname = "assets"\npurpose = "static"\ncors_origins = ["https://a.example.com"]\n',
+            "buckets[0] (assets): cors_origins is for uploads buckets",
+        ),
+        (
+            '[[buckets]]\nname = "assets"\npurpose = "uploads"\nobject_lock_days = 30\n',
+            "buckets[0] (assets): object_lock_days is for backups buckets",
+        ),
+        (
+            '[[buckets]]\nname = "assets"\npurpose = "uploads"\nencryption = "sse-s3"\n',
+            "buckets[0] (assets): sse-s3 is for logs buckets",
+        ),
+        (
+            '[[buckets]]\nname = "old"\npurpose = "backups"\nglacier_after_days = 40\n',
+            "buckets[0] (old): glacier_after_days (40) must be at least 30 days after infrequent access (30)",
+        ),
         ('[[buckets]]\nname = "a"\npurpose = "logs"\n', "buckets[0] (a).name: must be 2-20 characters"),
-        ('[[buckets]]\nname = "x1"\npurpose = "logs"\n[[buckets]]\nname = "x1"\npurpose = "static"\n', "buckets[1] (x1).name: 'x1' is already buckets[0]"),
-        ('[[filesystems]]\nname = "shared"\nuid = -1\n', "filesystems[0] (shared).uid: Input should be greater than or equal to 0"),
+        (
+            '[[buckets]]\nname = "x1"\npurpose = "logs"\n[[buckets]]\nname = "x1"\npurpose = "static"\n',
+            "buckets[1] (x1).name: 'x1' is already buckets[0]",
+        ),
+        (
+            '[[filesystems]]\nname = "shared"\nuid = -1\n',
+            "filesystems[0] (shared).uid: Input should be greater than or equal to 0",
+        ),
     ],
 )
 def test_bad_store_sections_get_one_line_each(tmp_path: Path, body: str, expected: str) -> None:
@@ -132,7 +197,10 @@ def test_production_refuses_a_single_aurora_instance_and_an_open_cache(tmp_path:
 def test_a_bucket_name_that_does_not_fit_s3_is_refused(tmp_path: Path) -> None:
     write_config(
         tmp_path,
-        {"platform-staging-eu": env_toml() + '[[buckets]]\nname = "customer-uploads-eu"\npurpose = "uploads"\n'},
+        {
+            "platform-staging-eu": env_toml()
+            + '[[buckets]]\nname = "customer-uploads-eu"\npurpose = "uploads"\n'
+        },
         project='name = "acme-platform-main"\nregion = "eu-west-1"\naccount_id = "111111111111"\n',
     )
     with pytest.raises(ConfigError) as caught:
@@ -151,19 +219,31 @@ def test_a_bucket_name_that_does_not_fit_s3_is_refused(tmp_path: Path) -> None:
     [
         ('["database"]', "", "services[0] (api).uses[0]: this environment has no [database]"),
         ('["cache"]', "", "services[0] (api).uses[0]: this environment has no [cache]"),
-        ('["bucket:uploads:read"]', "", "services[0] (api).uses[0]: no [[buckets]] entry named 'uploads' (entries: none)"),
+        (
+            '["bucket:uploads:read"]',
+            "",
+            "services[0] (api).uses[0]: no [[buckets]] entry named 'uploads' (entries: none)",
+        ),
         (
             '["bucket:upload:read"]',
             '[[buckets]]\nname = "uploads"\npurpose = "uploads"\n',
             "services[0] (api).uses[0]: no [[buckets]] entry named 'upload' (entries: uploads)",
         ),
-        ('["filesystem:shared:/mnt/shared"]', "", "services[0] (api).uses[0]: no [[filesystems]] entry named 'shared'"),
+        (
+            '["filesystem:shared:/mnt/shared"]',
+            "",
+            "services[0] (api).uses[0]: no [[filesystems]] entry named 'shared'",
+        ),
         (
             '["bucket:uploads:admin"]',
             '[[buckets]]\nname = "uploads"\npurpose = "uploads"\n',
             "services[0] (api).uses[0]: 'bucket:uploads:admin': the option must be one of read, write, read-write",
         ),
-        ('["database:superuser"]', '[database]\nengine = "postgres"\n', "services[0] (api).uses[0]: 'database:superuser': the option must be one of iam"),
+        (
+            '["database:superuser"]',
+            '[database]\nengine = "postgres"\n',
+            "services[0] (api).uses[0]: 'database:superuser': the option must be one of iam",
+        ),
         (
             '["filesystem:shared:/data", "filesystem:scratch:/data:ro"]',
             '[[filesystems]]\nname = "shared"\n[[filesystems]]\nname = "scratch"\n',
@@ -174,7 +254,11 @@ def test_a_bucket_name_that_does_not_fit_s3_is_refused(tmp_path: Path) -> None:
             '[database]\nengine = "postgres"\n',
             "services[0] (api).uses[1]: uses the same store as database: one use per store",
         ),
-        ('["filesystem:shared:data"]', '[[filesystems]]\nname = "shared"\n', "services[0] (api).uses[0]: 'filesystem:shared:data': give the absolute container path"),
+        (
+            '["filesystem:shared:data"]',
+            '[[filesystems]]\nname = "shared"\n',
+            "services[0] (api).uses[0]: 'filesystem:shared:data': give the absolute container path",
+        ),
     ],
 )
 def test_bad_store_uses_get_one_line_each(tmp_path: Path, uses: str, body: str, expected: str) -> None:
@@ -213,8 +297,14 @@ def test_store_uses_parse_to_what_the_stores_read() -> None:
 def test_parameter_group_families() -> None:
     def family(engine: str, version: str | None = None) -> str:
         return DatabaseConfig(
-            engine=engine, engine_version=version, instance_class="db.r6g.large", multi_az=False,
-            backup_retention_days=1, deletion_protection=False, final_snapshot=False, log_retention_days=30,
+            engine=engine,
+            engine_version=version,
+            instance_class="db.r6g.large",
+            multi_az=False,
+            backup_retention_days=1,
+            deletion_protection=False,
+            final_snapshot=False,
+            log_retention_days=30,
         ).parameter_group_family
 
     assert family("postgres") == "postgres16"

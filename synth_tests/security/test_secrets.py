@@ -270,7 +270,7 @@ def test_dev_declares_stripe_with_its_value_set_out_of_band(committed_platform) 
     assert "aws_secretsmanager_secret_version" not in stack["resource"] and "variable" not in stack
     api = container_secrets(stack, "api")
     assert api["STRIPE_KEY"] == ref(stack, "aws_secretsmanager_secret", "secrets/stripe", "arn")
-    assert api["DATABASE_URL"] == "arn:aws:ssm:eu-west-1:111111111111:parameter/acme/dev/api/database-url"
+    assert api["FEATURE_FLAGS"] == "arn:aws:ssm:eu-west-1:111111111111:parameter/acme/dev/api/feature-flags"
 
 
 def test_prod_writes_stripe_write_only(committed_platform) -> None:

@@ -64,17 +64,22 @@ def test_environment_key_lets_only_this_environments_log_groups_use_it(committed
     statements = {s["Sid"]: s for s in json.loads(key["policy"])["Statement"]}
     logs = statements["CloudWatchLogsUsesKey"]
     assert logs["Principal"] == {"Service": "logs.eu-west-1.amazonaws.com"}
+    # The environment's own prefix, and the one place RDS exports dev's database logs to.
     assert logs["Condition"] == {
         "ArnLike": {
-            "kms:EncryptionContext:aws:logs:arn": "arn:aws:logs:eu-west-1:111111111111:log-group:/acme/dev/*"
+            "kms:EncryptionContext:aws:logs:arn": [
+                "arn:aws:logs:eu-west-1:111111111111:log-group:/acme/dev/*",
+                "arn:aws:logs:eu-west-1:111111111111:log-group:/aws/rds/instance/acme-dev-db/*",
+            ]
         }
     }
     assert only(stack, "aws_kms_alias")["name"] == "alias/acme-dev"
     key_key = next(iter(resources(stack, "aws_kms_key")))
     groups = resources(stack, "aws_cloudwatch_log_group").values()
-    assert len(groups) == 5  # flow logs, ECS exec, three services
+    # flow logs, ECS exec, three services, the cache's slow and engine logs, two database exports
+    assert len(groups) == 9
     for group in groups:
-        assert group["name"].startswith("/acme/dev/")
+        assert group["name"].startswith(("/acme/dev/", "/aws/rds/instance/acme-dev-db/"))
         assert group["kms_key_id"] == f"${{aws_kms_key.{key_key}.arn}}"
 
 
@@ -110,8 +115,13 @@ def test_outputs(committed_platform) -> None:
         "repository_urls",
         "public_alb_dns_name",
         "people_role_arns",
+        "database_endpoint",
+        "database_master_secret_arn",
+        "bucket_names",
     }
-    assert {"internal_alb_dns_name"} <= set(environment_json(committed_platform, "dev")["output"])
+    assert {"internal_alb_dns_name", "cache_endpoint", "filesystem_ids"} <= set(
+        environment_json(committed_platform, "dev")["output"]
+    )
     assert {"internal_nlb_dns_name"} <= set(environment_json(committed_platform, "prod")["output"])
 
 
@@ -154,8 +164,11 @@ def test_service_addresses_sit_under_a_services_scope(committed_platform) -> Non
 
 def test_one_access_log_bucket_serves_every_alb_under_its_own_address(committed_platform) -> None:
     stack = environment_json(committed_platform, "dev")
-    assert list(resources(stack, "aws_s3_bucket")) == ["lb_access_logs_bucket_bucket"]
-    (policy,) = resources(stack, "aws_s3_bucket_policy").values()
+    load_balancer_buckets = [
+        name for name in resources(stack, "aws_s3_bucket") if not name.startswith("buckets_")
+    ]
+    assert load_balancer_buckets == ["lb_access_logs_bucket_bucket"]
+    policy = resources(stack, "aws_s3_bucket_policy")["lb_access_logs_bucket_policy"]
     statements = json.loads(policy["policy"])["Statement"]
     (delivery,) = [s for s in statements if s["Sid"] == "ElbAccessLogDelivery"]
     assert [r.split("/")[1] for r in delivery["Resource"]] == ["public-alb", "internal-alb"]

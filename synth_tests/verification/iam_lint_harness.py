@@ -83,6 +83,7 @@ POLICY_ATTRIBUTES: tuple[PolicyAttribute, ...] = (
     PolicyAttribute("aws_ecr_repository_policy", "policy", "resource"),
     PolicyAttribute("aws_ecr_registry_policy", "policy", "resource"),
     PolicyAttribute("aws_cloudwatch_log_resource_policy", "policy_document", "resource"),
+    PolicyAttribute("aws_efs_file_system_policy", "policy", "resource"),
 )
 
 
@@ -130,6 +131,18 @@ PLACEHOLDERS: Mapping[tuple[str, str], str] = {
     ("aws_dynamodb_table", "arn"): _arn("dynamodb", "table/placeholder"),
     ("aws_ecs_cluster", "arn"): _arn("ecs", "cluster/placeholder"),
     ("aws_lb", "arn"): _arn("elasticloadbalancing", "loadbalancer/app/placeholder/0123456789abcdef"),
+    ("aws_db_instance", "master_user_secret[0].secret_arn"): _arn(
+        "secretsmanager", "secret:rds!db-0123abcd-4567-89ef-0123-456789abcdef-AbCdEf"
+    ),
+    ("aws_rds_cluster", "master_user_secret[0].secret_arn"): _arn(
+        "secretsmanager", "secret:rds!cluster-0123abcd-4567-89ef-0123-456789abcdef-AbCdEf"
+    ),
+    ("aws_db_instance", "resource_id"): "db-ABCDEFGHIJKLMNOPQRSTUVWXY2",
+    ("aws_rds_cluster", "cluster_resource_id"): "cluster-ABCDEFGHIJKLMNOPQRSTUVWXY2",
+    ("aws_elasticache_replication_group", "arn"): _arn("elasticache", "replicationgroup:placeholder"),
+    ("aws_elasticache_user", "arn"): _arn("elasticache", "user:placeholder"),
+    ("aws_efs_file_system", "arn"): _arn("elasticfilesystem", "file-system/fs-0123456789abcdef0"),
+    ("aws_efs_access_point", "arn"): _arn("elasticfilesystem", "access-point/fsap-0123456789abcdef0"),
     ("aws_vpc", "id"): "vpc-0123456789abcdef0",
     ("aws_vpc_endpoint", "id"): "vpce-0123456789abcdef0",
     ("data.aws_caller_identity", "account_id"): PLACEHOLDER_ACCOUNT,
@@ -138,9 +151,11 @@ PLACEHOLDERS: Mapping[tuple[str, str], str] = {
     ("data.aws_partition", "partition"): PLACEHOLDER_PARTITION,
 }
 
-# `type.name.attribute` or `data.type.name.attribute`, nothing more (no index, no function call).
+# `type.name.attribute` or `data.type.name.attribute`, or an attribute of a nested block's first
+# element (`master_user_secret[0].secret_arn`); nothing more (no other index, no function call).
 _REFERENCE = re.compile(
-    r"^(?P<type>(?:data\.)?[a-z][a-z0-9_]*)\.(?P<name>[A-Za-z_][A-Za-z0-9_-]*)\.(?P<attr>[a-z][a-z0-9_]*)$"
+    r"^(?P<type>(?:data\.)?[a-z][a-z0-9_]*)\.(?P<name>[A-Za-z_][A-Za-z0-9_-]*)"
+    r"\.(?P<attr>[a-z][a-z0-9_]*(?:\[0\]\.[a-z][a-z0-9_]*)?)$"
 )
 
 
