@@ -18,12 +18,16 @@ def test_the_examples_are_the_ones_the_readme_lists() -> None:
     readme = (ROOT / "README.md").read_text()
     assert NAMES == [
         "account-owner",
+        "aurora-mysql",
+        "buckets",
+        "cache-redis",
         "ec2-capacity",
         "existing-certificate",
         "internal-tcp-service",
         "people-roles",
         "secrets",
         "separate-account",
+        "shared-files",
     ]
     for name in NAMES:
         assert f"`examples/{name}/`" in readme, f"README.md does not list examples/{name}/"
@@ -92,6 +96,30 @@ def test_example_synthesizes_and_validates(
         assert "aws_autoscaling_group" in env_stack["resource"]
     if name == "internal-tcp-service":
         assert "aws_lb" in env_stack["resource"]
+    if name == "aurora-mysql":
+        (cluster,) = env_stack["resource"]["aws_rds_cluster"].values()
+        assert (cluster["engine"], cluster["manage_master_user_password"]) == ("aurora-mysql", True)
+        assert cluster["enabled_cloudwatch_logs_exports"] == ["audit", "error", "slowquery"]
+        assert len(env_stack["resource"]["aws_rds_cluster_instance"]) == 1
+    if name == "cache-redis":
+        (group,) = env_stack["resource"]["aws_elasticache_replication_group"].values()
+        assert (group["engine"], group["num_cache_clusters"], group["automatic_failover_enabled"]) == (
+            "redis",
+            2,
+            True,
+        )
+    if name == "buckets":
+        buckets = {b["bucket"] for b in env_stack["resource"]["aws_s3_bucket"].values()}
+        assert {
+            f"example-dev-{n}-111111111111" for n in ("uploads", "assets", "backups", "audit-logs")
+        } <= buckets
+        assert len(env_stack["resource"]["aws_s3_bucket_object_lock_configuration"]) == 1
+    if name == "shared-files":
+        points = env_stack["resource"]["aws_efs_access_point"].values()
+        assert sorted((p["posix_user"]["uid"], p["root_directory"]["path"]) for p in points) == [
+            (1000, "/app"),
+            (2000, "/indexer"),
+        ]
     if name == "account-owner":
         assert {"aws_cloudtrail", "aws_guardduty_detector", "aws_accessanalyzer_analyzer"} <= set(
             env_stack["resource"]
