@@ -28,6 +28,12 @@ EXIT_FAILURE = 1
 VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
 REEXEC_GUARD = "PLATFORM_SYNTH_REEXEC"  # set across the re-exec into VENV_PYTHON: never loop
 REQUIRED_MODULES = ("cdktf", "pydantic")
+# The provider bindings check every argument's type at runtime (typeguard, `if __debug__:` in each
+# generated initialiser): about a quarter of a synth's CPU, and redundant for a config the schema
+# validated. A synth that has work to do runs under `python -O`, which compiles those checks out;
+# the unit tier builds the same constructs in-process with the checks on, and a test proves the
+# output byte-identical either way. Set this variable to 1 to keep the checks (debugging).
+TYPE_CHECKS_ENV = "PLATFORM_SYNTH_TYPE_CHECKS"
 
 
 class UsageError(Exception):
@@ -137,7 +143,32 @@ def ensure_interpreter(argv: list[str]) -> int | None:
     return EXIT_FAILURE
 
 
-def synth(args: argparse.Namespace) -> int:
+def _optimized_bytecode_ready() -> bool:
+    """Whether `python -O` finds the bindings compiled (`.opt-1.pyc`, written by `make synth`), or
+    may write them itself. Without them it would compile the provider modules from source on every
+    run, which costs more than the checks it saves."""
+    if not sys.dont_write_bytecode:
+        return True
+    from importlib.util import cache_from_source, find_spec
+
+    spec = find_spec("cdktf")
+    return bool(spec and spec.origin) and Path(cache_from_source(spec.origin, optimization=1)).exists()
+
+
+def without_type_checks(argv: list[str]) -> None:
+    """Re-execute this synth under `python -O` unless it already is (or TYPE_CHECKS_ENV says not to).
+
+    Called only once a synth is known to have work to do, before anything heavy is imported, so
+    the second interpreter start (tens of milliseconds) buys the whole saving.
+    """
+    if sys.flags.optimize or os.environ.get(TYPE_CHECKS_ENV) == "1" or not _optimized_bytecode_ready():
+        return
+    sys.stdout.flush()
+    os.execv(sys.executable, [sys.executable, "-O", str(ROOT / "main.py"), *argv])
+
+
+def synth(args: argparse.Namespace, argv: list[str] | None = None) -> int:
+    """`argv`: the command line, to re-execute this synth under -O with (None: stay in-process)."""
     from modules.core import stamp
 
     config_dir = _shown(args.config)
@@ -148,6 +179,8 @@ def synth(args: argparse.Namespace) -> int:
     if not stamp.RESERVED & set(names) and stamp.is_current(args.out, inputs, exact=not partial):
         print(f"{_shown(args.out)}: up to date")
         return 0
+    if argv is not None:
+        without_type_checks(argv)
 
     from modules.config import ConfigError, load_platform
 
@@ -219,7 +252,8 @@ def main(argv: list[str] | None = None) -> int:
         return failed
     if args.command == "docs":
         return docs(args)
-    return synth(args)
+    # Only a command-line run re-executes itself; a caller that passes argv keeps its process.
+    return synth(args, sys.argv[1:] if argv is None else None)
 
 
 if __name__ == "__main__":

@@ -168,3 +168,33 @@ def test_layout_matches_cdktf(fresh_synth: Path) -> None:
         "manifest.json",
         *(f"stacks/{name}/cdk.tf.json" for name in sorted(manifest["stacks"])),
     ]
+
+
+def test_a_synth_without_the_bindings_type_checks_writes_the_same_bytes(
+    fresh_synth: Path, tmp_path: Path
+) -> None:
+    """main.py re-executes a synth under `python -O` (the bindings' runtime type checks compiled
+    out); with PLATFORM_SYNTH_TYPE_CHECKS=1 it keeps them. Both write identical output."""
+    import os
+    import subprocess
+    import sys
+
+    out = tmp_path / "checked"
+    env = {**os.environ, "PLATFORM_SYNTH_TYPE_CHECKS": "1"}
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "main.py"), "synth", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert tree_digest(out) == tree_digest(fresh_synth)
+
+
+def test_optimized_bytecode_is_there_or_may_be_written() -> None:
+    """`make synth` compiles the optimized bytecode -O needs; main.py checks before it re-executes."""
+    import main
+
+    assert main._optimized_bytecode_ready()
