@@ -179,6 +179,13 @@ def synth(args: argparse.Namespace, argv: list[str] | None = None) -> int:
     if not stamp.RESERVED & set(names) and stamp.is_current(args.out, inputs, exact=not partial):
         print(f"{_shown(args.out)}: up to date")
         return 0
+    if not partial:
+        # The editing loop: when only some environments changed since the last synth into this
+        # output, synthesize those (and the bootstrap) and keep the others' files as they are; their
+        # stamps prove them identical to what a full synth would write.
+        stale = stamp.stale_stacks(args.out, inputs)
+        if stale and stamp.BOOTSTRAP not in stale and len(stale) < len(names):
+            environments, partial = tuple(sorted(stale)), True
     if argv is not None:
         without_type_checks(argv)
 

@@ -151,8 +151,9 @@ def test_stamps_are_per_stack_in_a_local_cache_and_never_in_the_output(tmp_path:
     assert synth("--env", "dev", "--config", str(config), "--out", str(out), cache=cache).endswith(
         ": up to date"
     )
-    assert "synthesized bootstrap, dev, prod, stg" in synth(
-        "--config", str(config), "--out", str(out), cache=cache
+    # a full synth re-synthesizes only what changed (prod), and keeps the rest as it is
+    assert synth("--config", str(config), "--out", str(out), cache=cache).endswith(
+        "synthesized bootstrap, prod; kept dev, stg as they were"
     )
     # project.toml is every stack's input
     (config / "project.toml").write_text((config / "project.toml").read_text() + "\n# reviewed\n")
@@ -190,3 +191,27 @@ def test_cache_entries_of_deleted_output_directories_are_pruned(tmp_path: Path) 
     synth("--env", "dev", "--out", str(kept), cache=cache)
     [entry] = cache.iterdir()
     assert (entry / "out").read_text().strip() == str(kept.resolve())
+
+
+def test_an_edited_environment_alone_is_resynthesized_and_the_output_equals_a_full_synth(
+    tmp_path: Path, config: Path
+) -> None:
+    """The editing loop: after each environment's file changes, a plain `python main.py` replaces
+    only that stack; at the end the output is byte for byte what a full synth of the same config
+    (with no stamps to reuse) writes, for every stack."""
+    cache, out = tmp_path / "cache", tmp_path / "generated"
+    synth("--config", str(config), "--out", str(out), cache=cache)
+    for name in ("dev", "prod", "stg"):
+        path = config / f"{name}.toml"
+        text = path.read_text()
+        assert "[network]\n" in text and "flow_log_retention_days" not in text
+        path.write_text(text.replace("[network]\n", "[network]\nflow_log_retention_days = 14\n", 1))
+        others = [s for s in ALL if s not in ("bootstrap", name)]
+        before = {s: tree_digest(out / "stacks" / s) for s in others}
+        printed = synth("--config", str(config), "--out", str(out), cache=cache)
+        assert printed.endswith(f"synthesized bootstrap, {name}; kept {', '.join(others)} as they were")
+        assert {s: tree_digest(out / "stacks" / s) for s in others} == before
+        assert '"retention_in_days": 14' in (out / "stacks" / name / "cdk.tf.json").read_text()
+    full = tmp_path / "full"
+    synth("--config", str(config), "--out", str(full), cache=tmp_path / "other-cache")
+    assert tree_digest(out) == tree_digest(full)

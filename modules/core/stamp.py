@@ -171,6 +171,25 @@ def _stack_current(out_dir: Path, cache: Path, stack: str, inputs: str) -> bool:
     return True
 
 
+def stale_stacks(out_dir: Path, inputs: Mapping[str, str]) -> set[str] | None:
+    """The stacks of `inputs` whose outputs in `out_dir` are not what their inputs would synthesize,
+    or None when `out_dir` cannot be reused stack by stack (no stamps, a manifest changed by hand,
+    or stacks added or removed since): then everything is synthesized."""
+    cache = cache_dir(out_dir)
+    manifest = _read(cache / MANIFEST)
+    if not manifest:
+        return None
+    present = stack_directories(out_dir)
+    if manifest.get("stacks") != present or set(present) != set(inputs):
+        return None
+    try:
+        if file_sha256(out_dir / MANIFEST) != manifest.get("sha256"):
+            return None
+    except OSError:
+        return None
+    return {stack for stack, digest in inputs.items() if not _stack_current(out_dir, cache, stack, digest)}
+
+
 def is_current(out_dir: Path, inputs: Mapping[str, str], *, exact: bool) -> bool:
     """Would synthesizing these stacks (`inputs`: {stack: digest}) leave `out_dir` as it is?
 
