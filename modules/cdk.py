@@ -31,8 +31,15 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 # - lazy_provider_index.js: the Node.js side has the same problem as the Python package, its index
 #   loads every resource module; the hook makes each load on first use.
 #   SYNTH_EAGER_PROVIDER_INDEX=1 turns it off, to compare.
+# - no_token_stack_traces.js: tokens skip recording the Node.js stack they were made on (only a
+#   token resolution error would print it, never the output). SYNTH_TOKEN_STACK_TRACES=1 keeps it.
 LAZY_PROVIDER_INDEX = os.environ.get("SYNTH_EAGER_PROVIDER_INDEX") != "1"
-_HOOKS = ["readable_addresses.js"] + (["lazy_provider_index.js"] if LAZY_PROVIDER_INDEX else [])
+TOKEN_STACK_TRACES = os.environ.get("SYNTH_TOKEN_STACK_TRACES") == "1"
+_HOOKS = (
+    ["readable_addresses.js"]
+    + (["lazy_provider_index.js"] if LAZY_PROVIDER_INDEX else [])
+    + ([] if TOKEN_STACK_TRACES else ["no_token_stack_traces.js"])
+)
 os.environ["NODE_OPTIONS"] = " ".join(
     [os.environ.get("NODE_OPTIONS") or "", *(f'--require "{Path(__file__).with_name(h)}"' for h in _HOOKS)]
 ).strip()

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
 from conftest import ROOT
 
 
-def run_python(code: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+def run_python(code: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        # Not this process's NODE_OPTIONS: modules/cdk.py has added its hooks to it.
+        env={**{k: v for k, v in os.environ.items() if k != "NODE_OPTIONS"}, **(env or {})},
+    )
 
 
 def test_fast_path_skips_the_package_init() -> None:
@@ -46,25 +55,41 @@ def test_falls_back_to_the_plain_import_when_the_layout_is_unusable() -> None:
     assert result.stdout.split() == ["plain", "True"]
 
 
-def test_lazy_node_index_changes_nothing_in_the_output(tmp_path, fresh_synth) -> None:
+def test_the_speed_hooks_change_nothing_in_the_output(tmp_path, fresh_synth) -> None:
+    """The lazy Node.js provider index and the skipped token stack traces are speed only: with both
+    switched off (cdktf as shipped) the output is byte-identical."""
     import os
 
     from conftest import run_main
     from test_cli import tree_digest
 
-    os.environ["SYNTH_EAGER_PROVIDER_INDEX"] = "1"
+    plain = {"SYNTH_EAGER_PROVIDER_INDEX": "1", "SYNTH_TOKEN_STACK_TRACES": "1"}
+    # This process's NODE_OPTIONS already preloads the hooks (modules/cdk.py added them): the child
+    # must start without them, or it would inherit what it is meant to switch off.
+    inherited = os.environ.pop("NODE_OPTIONS", None)
+    os.environ.update(plain)
     try:
-        result = run_main("synth", "--out", str(tmp_path / "eager"))
+        result = run_main("synth", "--out", str(tmp_path / "plain"))
     finally:
-        del os.environ["SYNTH_EAGER_PROVIDER_INDEX"]
+        for name in plain:
+            del os.environ[name]
+        if inherited is not None:
+            os.environ["NODE_OPTIONS"] = inherited
     assert result.returncode == 0, result.stderr
-    assert tree_digest(tmp_path / "eager") == tree_digest(fresh_synth)
+    assert tree_digest(tmp_path / "plain") == tree_digest(fresh_synth)
 
 
-def test_lazy_node_index_is_preloaded_into_the_jsii_runtime() -> None:
-    code = "import os, modules.cdk as cdk; print(cdk.LAZY_PROVIDER_INDEX, os.environ['NODE_OPTIONS'])"
-    result = run_python(code)
-    assert result.returncode == 0, result.stderr
-    enabled, options = result.stdout.split(" ", 1)
-    assert enabled == "True"
-    assert "lazy_provider_index.js" in options and "--require" in options
+def test_tokens_record_no_stack_once_the_hook_is_preloaded() -> None:
+    """A cdktf token made through jsii carries an empty creation stack with the hook, and the real
+    Node.js stack without it (so the hook, not chance, empties it)."""
+    code = (
+        "import modules.cdk as cdk; from cdktf import Token; "
+        "print(cdk.TOKEN_STACK_TRACES, len(Token.as_any('x').creation_stack))"
+    )
+    with_hook = run_python(code)
+    assert with_hook.returncode == 0, with_hook.stderr
+    assert with_hook.stdout.split() == ["False", "0"]
+    without = run_python(code, env={"SYNTH_TOKEN_STACK_TRACES": "1"})
+    assert without.returncode == 0, without.stderr
+    enabled, frames = without.stdout.split()
+    assert enabled == "True" and int(frames) > 0
