@@ -12,7 +12,9 @@ from modules.config.rules import validate_with_rules
 LOG_RETENTION_DAYS = frozenset(
     {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
 )
-Slug = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,18}[a-z0-9]$")]
+# No "--": RDS and ElastiCache identifiers built from slugs ("<project>-<env>-db") refuse two
+# hyphens in a row.
+Slug = Annotated[str, StringConstraints(pattern=r"^(?!.*--)[a-z][a-z0-9-]{0,18}[a-z0-9]$")]
 AccountId = Annotated[str, StringConstraints(pattern=r"^[0-9]{12}$")]
 Region = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$")]
 RoleArn = Annotated[
@@ -67,7 +69,9 @@ def pattern_of(constrained: Any) -> str:
     return str(pattern)
 
 
-SLUG_WORDS = "2-20 characters of a-z, 0-9 and '-', starting with a letter and not ending with '-'"
+SLUG_WORDS = (
+    "2-20 characters of a-z, 0-9 and '-', starting with a letter, not ending with '-' and without '--'"
+)
 _NAME_CHARACTERS = "letters, digits, spaces and _ . : / = + @ -"
 
 # Each constrained type, described once: the name the config reference gives it, and what a value
@@ -155,7 +159,11 @@ class Strict(BaseModel):
     field's `description` and the "meaning" column of the README's config reference.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, use_attribute_docstrings=True)
+    # python-re: Python's regular expressions, for the look-ahead in Slug (pydantic's default engine
+    # has none); config values are short, so its speed does not matter here.
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, strict=True, use_attribute_docstrings=True, regex_engine="python-re"
+    )
 
     @model_validator(mode="wrap")
     @classmethod

@@ -61,8 +61,8 @@ def test_every_problem_in_every_file_is_reported_at_once(tmp_path: Path) -> None
     found = problems(tmp_path)
     shown = str(tmp_path)
     assert (
-        f"{shown}/project.toml: name: must be 2-20 characters of a-z, 0-9 and '-', starting with a letter "
-        "and not ending with '-' (got 'Acme!')" in found
+        f"{shown}/project.toml: name: must be 2-20 characters of a-z, 0-9 and '-', starting with a letter, "
+        "not ending with '-' and without '--' (got 'Acme!')" in found
     )
     assert any(p.startswith(f"{shown}/project.toml: account_id: ") for p in found)
     assert any(p.startswith(f"{shown}/project.toml: state.lock: ") and "'redis'" in p for p in found)

@@ -167,6 +167,11 @@ def test_file_values_win_over_the_profile(tmp_path: Path) -> None:
             "buckets[0] (old): glacier_after_days (40) must be at least 30 days after infrequent access (30)",
         ),
         ('[[buckets]]\nname = "a"\npurpose = "logs"\n', "buckets[0] (a).name: must be 2-20 characters"),
+        # RDS and ElastiCache identifiers refuse "--", and these names end up in them
+        (
+            '[[buckets]]\nname = "my--logs"\npurpose = "logs"\n',
+            "buckets[0] (my--logs).name: must be 2-20 characters",
+        ),
         (
             '[[buckets]]\nname = "x1"\npurpose = "logs"\n[[buckets]]\nname = "x1"\npurpose = "static"\n',
             "buckets[1] (x1).name: 'x1' is already buckets[0]",

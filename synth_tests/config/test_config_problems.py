@@ -242,7 +242,7 @@ def test_unknown_key_in_a_service_suggests_the_closest(tmp_path: Path) -> None:
         (
             'name = "Web!"',
             "services[0] (Web!).name",
-            "must be 2-20 characters of a-z, 0-9 and '-', starting with a letter and not ending with '-'",
+            "must be 2-20 characters of a-z, 0-9 and '-', starting with a letter, not ending with '-' and without '--'",
         ),
         ('hosts = ["Example.COM"]', "services[0] (web).hosts[0]", "must be a lower-case DNS name such as"),
         (
@@ -325,7 +325,7 @@ def test_the_environment_file_name_is_explained_as_a_slug(tmp_path: Path) -> Non
     write_config(tmp_path, {"Dev_1": env_toml()})
     assert problems(tmp_path) == [
         "Dev_1.toml: (file name): environment name 'Dev_1' must be 2-20 characters of a-z, 0-9 and '-', "
-        "starting with a letter and not ending with '-'"
+        "starting with a letter, not ending with '-' and without '--'"
     ]
 
 
