@@ -3,8 +3,8 @@
 Pieces, each usable alone:
 - `load_profile`: emulator_profile.toml, the one list of exclusions and allowed re-plan diffs.
 - `moto_server`: a moto server on a free loopback port, always stopped on exit.
-- `strip_excluded`, `replace_in_strings`, `provider_override`, `protection_lift_override`: edits of
-  a scratch copy; `variable_values`: what its variables are set to.
+- `stand_in_references`, `strip_excluded`, `replace_in_strings`, `provider_override`,
+  `protection_lift_override`: edits of a scratch copy; `variable_values`: what its variables are set to.
 - `create_hosted_zone`: a Route 53 zone made in moto before an apply that needs one.
 - `EmulatorStack`: one stack in a scratch directory: init, apply, re-plan, lift protections, destroy,
   every terraform step under a timeout.
@@ -36,7 +36,9 @@ from modules.core.terraform_cli import Result, Terraform, scratch_copy
 
 PROFILE_PATH = Path(__file__).with_name("emulator_profile.toml")
 ROOT = Path(__file__).resolve().parents[2]
-STEP_TIMEOUT = 300
+# Per terraform step. An RDS create alone waits ~3 min in the provider (prod's apply takes ~5 min:
+# the Aurora members start after the cluster), and a second run on a busy machine is slower.
+STEP_TIMEOUT = 600
 OVERRIDE_FILE = "emulator_override.tf.json"
 LIFT_OVERRIDE_FILE = "emulator_unprotect_override.tf.json"
 FAKE_ACCESS_KEY = "AKIAEMULATOREXAMPLE0"
@@ -107,6 +109,9 @@ class Exclusion:
     status: str  # "needed" (in a generated stack today) | "known-gap" (not generated yet)
     type: str | None = None
     address: str | None = None
+    # (attribute, value) pairs: a plain reference `${<excluded>.<attribute>}` elsewhere in the stack
+    # becomes `value` instead of taking its resource out too (see stand_in_references)
+    stand_in: tuple[tuple[str, str], ...] = ()
 
     def matches(self, address: str) -> bool:
         if self.address is not None:
@@ -161,6 +166,8 @@ class Profile:
 
 EXCLUSION_STATUSES = ("needed", "known-gap")
 _RESOURCE_TYPE = re.compile(r"^aws_[a-z0-9_]+$")
+# what a stand-in may stand for: an attribute, or one of a nested block's first element
+_ATTRIBUTE = re.compile(r"^[a-z][a-z0-9_]*(?:\[0\]\.[a-z][a-z0-9_]*)?$")
 
 
 def _require_keys(entry: dict[str, Any], where: str, allowed: set[str], required: set[str]) -> list[str]:
@@ -181,7 +188,17 @@ def parse_profile(data: dict[str, Any], source: str = "emulator_profile.toml") -
     exclusions: list[Exclusion] = []
     for i, entry in enumerate(data.get("exclude", [])):
         where = f"{source}: exclude[{i}]"
-        found = _require_keys(entry, where, {"type", "address", "status", "reason"}, {"status", "reason"})
+        stand_in = entry.get("stand_in", {})
+        found = _require_keys(
+            {k: v for k, v in entry.items() if k != "stand_in"},
+            where,
+            {"type", "address", "status", "reason"},
+            {"status", "reason"},
+        )
+        if not isinstance(stand_in, dict) or not all(
+            isinstance(v, str) and v.strip() and _ATTRIBUTE.match(k) for k, v in stand_in.items()
+        ):
+            found.append(f"{where}: 'stand_in' must map attribute names to non-empty strings")
         if ("type" in entry) == ("address" in entry):
             found.append(f"{where}: needs exactly one of 'type' or 'address'")
         if entry.get("status") not in EXCLUSION_STATUSES:
@@ -191,7 +208,7 @@ def parse_profile(data: dict[str, Any], source: str = "emulator_profile.toml") -
             found.append(f"{where}: {target!r} is not an aws_* resource type")
         problems += found
         if not found:
-            exclusions.append(Exclusion(**entry))
+            exclusions.append(Exclusion(**{**entry, "stand_in": tuple(sorted(stand_in.items()))}))
     allowed: list[AllowedDiff] = []
     for i, entry in enumerate(data.get("allow_diff", [])):
         where = f"{source}: allow_diff[{i}]"
@@ -234,7 +251,8 @@ def load_profile(path: Path = PROFILE_PATH) -> Profile:
 # Editing the scratch copy
 # ---------------------------------------------------------------------------------------------
 
-_INTERPOLATION = re.compile(r"\$\{(.*?)\}", re.S)
+# `$${` is an escaped literal, not an interpolation
+_INTERPOLATION = re.compile(r"(?<!\$)\$\{(.*?)\}", re.S)
 _REFERENCE = re.compile(r"(?<![\w.])(data\.)?(aws_[a-z0-9_]+)\.([A-Za-z0-9_-]+)")
 
 
@@ -298,6 +316,65 @@ def strip_excluded(stack: dict[str, Any], profile: Profile) -> tuple[dict[str, A
             removed[f"output.{name}"] = f"references {hit[0]}"
             del stack["output"][name]
     return stack, removed
+
+
+def _stand_in_fields(stack: dict[str, Any], body: dict[str, Any]) -> dict[str, str]:
+    """What a stand-in value may name in braces: {region} and {account_id} of the stack's default
+    provider, and every literal string argument of the excluded resource itself."""
+    blocks = stack.get("provider", {}).get("aws", [])
+    blocks = [blocks] if isinstance(blocks, dict) else blocks
+    default = next((b for b in blocks if "alias" not in b), {})
+    fields = {k: v for k, v in body.items() if isinstance(v, str) and "${" not in v}
+    if isinstance(default.get("region"), str):
+        fields["region"] = default["region"]
+    if accounts := default.get("allowed_account_ids"):
+        fields["account_id"] = str(accounts[0])
+    return fields
+
+
+def stand_in_references(stack: dict[str, Any], profile: Profile) -> tuple[dict[str, Any], dict[str, int]]:
+    """A copy of the stack JSON in which plain references to an excluded resource's stand-in
+    attributes are replaced by the stand-in values; and {"<address>.<attribute>": how often}.
+
+    Run before strip_excluded: a resource whose every reference to an excluded one is stood in no
+    longer refers to it and stays in the apply (the api task definition, say, with a stand-in cache
+    endpoint), where otherwise strip_excluded would take it out with the excluded resource. Only
+    whole `${type.name.attribute}` expressions are replaced; any other reference (a function call, an
+    attribute without a stand-in, depends_on) still takes its resource out. `$${` escapes are left
+    alone. A value's `{field}`s are filled from _stand_in_fields; one it cannot fill is an error.
+    """
+    stack = json.loads(json.dumps(stack))
+    counts: dict[str, int] = {}
+    for kind, rtype, name, body in list(_blocks(stack)):
+        exclusion = profile.excluded(f"{rtype}.{name}") if kind == "resource" else None
+        if exclusion is None or not exclusion.stand_in:
+            continue
+        fields = _stand_in_fields(stack, body)
+        for attribute, template in exclusion.stand_in:
+            target = f"{rtype}.{name}.{attribute}"
+            try:
+                value = template.format_map(fields)
+            except KeyError as missing:
+                raise ValueError(
+                    f"{target}: stand-in {template!r} names {missing}, which is neither region, "
+                    "account_id nor a literal argument of the resource"
+                ) from None
+            pattern = re.compile(r"(?<!\$)\$\{\s*" + re.escape(target) + r"\s*\}")
+            stack, counts[target] = _substitute(stack, pattern, value)
+    return stack, {k: n for k, n in counts.items() if n}
+
+
+def _substitute(value: Any, pattern: re.Pattern[str], new: str) -> tuple[Any, int]:
+    """A copy of a JSON value with `pattern` replaced by `new` in every string value; and how often."""
+    if isinstance(value, str):
+        return pattern.subn(lambda _: new, value)
+    if isinstance(value, dict):
+        pairs = {k: _substitute(v, pattern, new) for k, v in value.items()}
+        return {k: v for k, (v, _) in pairs.items()}, sum(n for _, n in pairs.values())
+    if isinstance(value, list):
+        items = [_substitute(v, pattern, new) for v in value]
+        return [v for v, _ in items], sum(n for _, n in items)
+    return value, 0
 
 
 def provider_aliases(stack: dict[str, Any]) -> tuple[str | None, ...]:
@@ -375,15 +452,7 @@ def replace_in_strings(value: Any, old: str, new: str) -> tuple[Any, int]:
 
     Keys (resource types and names, attribute names) are left alone.
     """
-    if isinstance(value, str):
-        return value.replace(old, new), value.count(old)
-    if isinstance(value, dict):
-        pairs = {k: replace_in_strings(v, old, new) for k, v in value.items()}
-        return {k: v for k, (v, _) in pairs.items()}, sum(n for _, n in pairs.values())
-    if isinstance(value, list):
-        items = [replace_in_strings(v, old, new) for v in value]
-        return [v for v, _ in items], sum(n for _, n in items)
-    return value, 0
+    return _substitute(value, re.compile(re.escape(old)), new)
 
 
 def variable_values(stack: dict[str, Any]) -> dict[str, str]:
@@ -704,11 +773,12 @@ class EmulatorStack:
         self.profile = profile
         self.workdir = scratch_copy(stack_dir, scratch)
         generated = json.loads((self.workdir / "cdk.tf.json").read_text())
-        self.config, self.removed = strip_excluded(generated, profile)
+        stood_in, self.stood_in = stand_in_references(generated, profile)
+        self.config, self.removed = strip_excluded(stood_in, profile)
         self.substituted: dict[str, int] = {}
         for old, new in (substitutions or {}).items():
             self.config, self.substituted[old] = replace_in_strings(self.config, old, new)
-        if self.removed or any(self.substituted.values()):
+        if self.removed or self.stood_in or any(self.substituted.values()):
             write_json(self.workdir / "cdk.tf.json", self.config)
         write_json(
             self.workdir / OVERRIDE_FILE,

@@ -1,7 +1,9 @@
 """Tier 4: the synthesized stacks applied against a moto server, re-planned, and destroyed.
 
-bootstrap, dev (plain HTTP) and prod (production's HTTPS path: certificate, validation record,
-listeners, alias records; NLB; interface endpoints) each get their own moto server. The harness is
+bootstrap, dev (plain HTTP; the data stores: a PostgreSQL instance, the cache users, the uploads
+bucket, EFS with the api's access point, and no secret value in the state) and prod (production's
+HTTPS path: certificate, validation record, listeners, alias records; NLB; interface endpoints;
+Aurora PostgreSQL with both instances) each get their own moto server. The harness is
 synth_tests/verification/emulator.py; what moto cannot do is listed, with reasons, in
 synth_tests/verification/emulator_profile.toml. The unit tests at the bottom need neither moto nor
 terraform.
@@ -10,6 +12,7 @@ terraform.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +46,7 @@ from emulator import (
     provider_override,
     replace_in_strings,
     s3_backend_emulator_config,
+    stand_in_references,
     strip_excluded,
     unexpected_changes,
     variable_values,
@@ -196,39 +200,270 @@ class TestBootstrapStack:
 
 
 # ---------------------------------------------------------------------------------------------
-# dev: apply, re-plan, destroy
+# dev: apply, the data stores and their wiring in moto, no secret in state, re-plan, destroy
 # ---------------------------------------------------------------------------------------------
-
-
-@emulator
-def test_dev_stack_applies_replans_clean_and_destroys(
-    fresh_synth: Path, terraform_cli_config: Path, profile: Profile, tmp_path: Path
-) -> None:
-    with moto_server(tmp_path / "logs") as server:
-        stack = EmulatorStack(
-            fresh_synth / "stacks" / "dev", tmp_path / "stacks", terraform_cli_config, server, profile
-        )
-        stack.init()
-        stack.apply()
-        generated = generated_addresses(stack_json(fresh_synth, "dev"))
-        assert sorted(stack.state_addresses()) == sorted(set(generated) - set(stack.removed))
-        assert_replans_clean(stack)
-        stack.destroy()
-        assert stack.state_addresses() == []
-
-
-# ---------------------------------------------------------------------------------------------
-# prod: production's HTTPS path applied, re-planned, protections planned off, destroyed
-# ---------------------------------------------------------------------------------------------
-
-PRODUCTION = "prod"
 
 
 @dataclass(frozen=True)
 class Applied:
     stack: EmulatorStack
-    env: Any  # modules.config.Environment of prod, as committed
-    zone_id: str  # the hosted zone moto made for the domain
+    env: Any  # modules.config.Environment, as committed
+    zone_id: str = ""  # prod: the hosted zone moto made for the domain
+
+
+@pytest.fixture(scope="class")
+def dev(
+    fresh_synth: Path,
+    terraform_cli_config: Path,
+    profile: Profile,
+    committed_platform: Any,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Applied]:
+    """The dev stack applied, as generated, to its own moto server (stopped afterwards)."""
+    tmp = tmp_path_factory.mktemp("emulator-dev")
+    with moto_server(tmp / "logs") as server:
+        stack = EmulatorStack(
+            fresh_synth / "stacks" / "dev", tmp / "stacks", terraform_cli_config, server, profile
+        )
+        stack.init()
+        applied = stack.apply()
+        (tmp / "apply.log").write_text(applied.stdout)
+        yield Applied(stack, committed_platform.environment("dev"))
+
+
+def state_resources(stack: EmulatorStack) -> dict[str, dict[str, Any]]:
+    """{address: attribute values} of every managed resource in the stack's state."""
+    shown = json.loads(stack.run("show", "-json").stdout)
+    return {
+        r["address"]: r["values"]
+        for r in shown.get("values", {}).get("root_module", {}).get("resources", [])
+        if r["mode"] == "managed"
+    }
+
+
+def only_resource(config: dict[str, Any], rtype: str) -> tuple[str, dict[str, Any]]:
+    """(address, arguments) of the one resource of a type in a stack JSON."""
+    ((name, body),) = config["resource"][rtype].items()
+    return f"{rtype}.{name}", body
+
+
+# An attribute that would hold a secret value: a password, an AUTH token, a secret's string or
+# binary, their write-only forms. Booleans and numbers beside them (manage_master_user_password,
+# no_password_required, secret_string_wo_version) carry no secret and are not matched as values.
+SECRET_ATTRIBUTE = re.compile(r"(password|passwords|auth_token|secret_string|secret_binary)(_wo)?$")
+
+
+def secret_values(value: Any, path: str = "") -> list[str]:
+    """Paths of the non-empty string values, at any depth, held by an attribute named like a secret."""
+    found: list[str] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            here = f"{path}.{key}" if path else key
+            if SECRET_ATTRIBUTE.search(key) and _holds_text(item):
+                found.append(here)
+            found += secret_values(item, here)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            found += secret_values(item, f"{path}[{i}]")
+    return found
+
+
+def _holds_text(value: Any) -> bool:
+    if isinstance(value, str):
+        return value != ""
+    if isinstance(value, dict):
+        return any(_holds_text(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_holds_text(v) for v in value)
+    return False  # null, booleans, numbers
+
+
+@emulator
+class TestDevStack:
+    """In order: the last test destroys what the fixture applied."""
+
+    def test_applies_everything_and_keeps_the_cache_users_wiring(
+        self, dev: Applied, fresh_synth: Path
+    ) -> None:
+        stack = dev.stack
+        generated = generated_addresses(stack_json(fresh_synth, "dev"))
+        applied = stack.state_addresses()
+        assert sorted(applied) == sorted(set(generated) - set(stack.removed))
+        # the stores themselves are applied; only what moto cannot do is left out
+        for prefix in (
+            "aws_db_instance.",
+            "aws_efs_file_system.",
+            "aws_efs_access_point.",
+            "aws_efs_mount_target.",
+        ):
+            assert any(a.startswith(prefix) for a in applied), prefix
+        assert not [a for a in stack.removed if a.startswith(("aws_db_", "aws_s3_bucket.", "aws_efs_access"))]
+        # the replication group's ARN and endpoint are stood in, so the api (cache, database,
+        # bucket and file system user) is applied with its task definition, service and grants
+        (cache, _) = only_resource(stack_json(fresh_synth, "dev"), "aws_elasticache_replication_group")
+        assert {f"{cache}.arn", f"{cache}.primary_endpoint_address"} <= set(stack.stood_in)
+        assert {
+            "aws_ecs_task_definition.services_api_task_definition",
+            "aws_ecs_service.services_api_service",
+            "aws_iam_role_policy.services_api_task_role_uses_policy",
+        } <= set(applied)
+
+    def test_state_holds_no_password_token_or_secret_value(self, dev: Applied) -> None:
+        stack = dev.stack
+        raw = stack.run("state", "pull").stdout
+        state = json.loads(raw)
+        leaks = [
+            f"{r['type']}.{r['name']}: {path}"
+            for r in state["resources"]
+            for instance in r.get("instances", [])
+            for path in secret_values(instance.get("attributes", {}))
+        ]
+        assert leaks == [], "secret-like attributes with a value in the state"
+        (database, _) = only_resource(stack.config, "aws_db_instance")
+        resources = state_resources(stack)
+        db = resources[database]
+        assert db["manage_master_user_password"] is True
+        (secret,) = db["master_user_secret"]
+        assert secret["secret_arn"] and secret["kms_key_id"] == resources["aws_kms_key.key_key"]["arn"]
+        # moto makes the managed master secret with a value (RDS would make a random one): it must
+        # not have found its way into the state, neither whole nor its password
+        value = stack.server.boto3_client("secretsmanager").get_secret_value(SecretId=secret["secret_arn"])
+        secret_string = value["SecretString"]
+        password = json.loads(secret_string)["password"]
+        assert password and password not in raw
+        assert secret_string not in raw
+        # write-only inputs (TF_VAR_...) are not stored either
+        for placeholder in variable_values(stack.config).values():
+            assert placeholder not in raw
+
+    def test_database_is_private_encrypted_with_iam_auth_and_a_managed_secret(self, dev: Applied) -> None:
+        stack = dev.stack
+        (address, body) = only_resource(stack.config, "aws_db_instance")
+        state = state_resources(stack)
+        key_arn = state["aws_kms_key.key_key"]["arn"]
+        rds = stack.server.boto3_client("rds")
+        (db,) = rds.describe_db_instances(DBInstanceIdentifier=body["identifier"])["DBInstances"]
+        assert db["Engine"] == dev.env.config.database.engine == "postgres"
+        assert db["IAMDatabaseAuthenticationEnabled"] is True
+        assert db["StorageEncrypted"] is True and db["KmsKeyId"] == key_arn
+        assert db["PubliclyAccessible"] is False
+        assert db["DeletionProtection"] is False and db["MultiAZ"] is False  # development
+        assert db["MasterUserSecret"]["SecretArn"] == state[address]["master_user_secret"][0]["secret_arn"]
+        assert db["MasterUserSecret"]["KmsKeyId"] == key_arn
+        assert (
+            db["DBSubnetGroup"]["DBSubnetGroupName"]
+            == state["aws_db_subnet_group.database_subnet_group"]["name"]
+        )
+        assert {g["VpcSecurityGroupId"] for g in db["VpcSecurityGroups"]} == set(
+            state[address]["vpc_security_group_ids"]
+        )
+        (group,) = db["DBParameterGroups"]
+        params = rds.describe_db_parameters(DBParameterGroupName=group["DBParameterGroupName"])["Parameters"]
+        assert {p["ParameterName"]: p.get("ParameterValue") for p in params}.get("rds.force_ssl") == "1"
+
+    def test_file_system_is_encrypted_with_a_mount_target_per_zone_and_the_api_access_point(
+        self, dev: Applied
+    ) -> None:
+        stack = dev.stack
+        state = state_resources(stack)
+        efs = stack.server.boto3_client("efs")
+        (address, _) = only_resource(stack.config, "aws_efs_file_system")
+        (fs,) = efs.describe_file_systems(FileSystemId=state[address]["id"])["FileSystems"]
+        assert fs["Encrypted"] is True and fs["KmsKeyId"] == state["aws_kms_key.key_key"]["arn"]
+        targets = efs.describe_mount_targets(FileSystemId=fs["FileSystemId"])["MountTargets"]
+        private = {v["id"] for a, v in state.items() if a.startswith("aws_subnet.network_private_")}
+        assert sorted(t["SubnetId"] for t in targets) == sorted(private)
+        (point,) = efs.describe_access_points(FileSystemId=fs["FileSystemId"])["AccessPoints"]
+        (_, wanted) = only_resource(stack.config, "aws_efs_access_point")
+        creation = wanted["root_directory"]["creation_info"]
+        assert point["RootDirectory"] == {
+            "Path": "/api",
+            "CreationInfo": {
+                "OwnerUid": creation["owner_uid"],
+                "OwnerGid": creation["owner_gid"],
+                "Permissions": creation["permissions"],
+            },
+        }
+        assert point["PosixUser"] == {"Uid": wanted["posix_user"]["uid"], "Gid": wanted["posix_user"]["gid"]}
+
+    def test_uploads_bucket_is_private_versioned_and_encrypted_with_the_key(self, dev: Applied) -> None:
+        stack = dev.stack
+        state = state_resources(stack)
+        bucket = state["aws_s3_bucket.buckets_uploads_bucket"]["bucket"]
+        s3 = stack.server.boto3_client("s3")
+        (rule,) = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
+        assert rule["ApplyServerSideEncryptionByDefault"] == {
+            "SSEAlgorithm": "aws:kms",
+            "KMSMasterKeyID": state["aws_kms_key.key_key"]["arn"],
+        }
+        assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+        assert all(s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"].values())
+        (cors,) = s3.get_bucket_cors(Bucket=bucket)["CORSRules"]
+        assert cors["AllowedOrigins"] == ["http://localhost:3000"]
+        policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
+        assert "DenyInsecureTransport" in {st.get("Sid") for st in policy["Statement"]}
+
+    def test_api_task_definition_reads_the_stores_it_uses(self, dev: Applied) -> None:
+        """The wiring as ECS has it: the master secret's keys as secrets, the file system through the
+        api's access point with TLS and IAM, the stores' settings (the cache's stood in) as variables."""
+        stack = dev.stack
+        state = state_resources(stack)
+        arn = state["aws_ecs_task_definition.services_api_task_definition"]["arn"]
+        task = stack.server.boto3_client("ecs").describe_task_definition(taskDefinition=arn)["taskDefinition"]
+        (container,) = task["containerDefinitions"]
+        secret_arn = state["aws_db_instance.database_instance"]["master_user_secret"][0]["secret_arn"]
+        secrets = {x["name"]: x["valueFrom"] for x in container["secrets"]}
+        assert secrets["DATABASE_USER"] == f"{secret_arn}:username::"
+        assert secrets["DATABASE_PASSWORD"] == f"{secret_arn}:password::"
+        variables = {x["name"]: x["value"] for x in container["environment"]}
+        assert variables["DATABASE_HOST"] == state["aws_db_instance.database_instance"]["address"]
+        assert variables["BUCKET_UPLOADS"] == state["aws_s3_bucket.buckets_uploads_bucket"]["bucket"]
+        assert variables["CACHE_HOST"].endswith(".emulator.invalid")  # the stand-in
+        assert variables["FILESYSTEM_SHARED_PATH"] == "/mnt/shared"
+        (volume,) = [v for v in task["volumes"] if "efsVolumeConfiguration" in v]
+        efs = volume["efsVolumeConfiguration"]
+        assert efs["fileSystemId"] == state["aws_efs_file_system.filesystems_shared_file_system"]["id"]
+        assert efs["transitEncryption"] == "ENABLED"
+        assert efs["authorizationConfig"] == {
+            "accessPointId": state["aws_efs_access_point.filesystems_shared_access_point_api"]["id"],
+            "iam": "ENABLED",
+        }
+        assert {
+            "containerPath": "/mnt/shared",
+            "readOnly": False,
+            "sourceVolume": volume["name"],
+        } in container["mountPoints"]
+
+    def test_cache_users_use_iam_and_the_default_user_is_off(self, dev: Applied) -> None:
+        stack = dev.stack
+        users = {u["UserId"]: u for u in stack.server.boto3_client("elasticache").describe_users()["Users"]}
+        for body in stack.config["resource"]["aws_elasticache_user"].values():
+            user = users[body["user_id"]]
+            assert user["UserName"] == body["user_name"]
+            assert user["AccessString"] == body["access_string"]
+            if body["user_name"] == "default":
+                assert body["access_string"].startswith("off ")
+            else:
+                assert user["UserId"] == user["UserName"], "IAM authentication needs user_id == user_name"
+                assert user["Authentication"]["Type"] == "iam"
+
+    def test_replans_clean(self, dev: Applied) -> None:
+        assert_replans_clean(dev.stack)
+
+    def test_destroys(self, dev: Applied) -> None:
+        stack = dev.stack
+        stack.destroy()
+        assert stack.state_addresses() == []
+        server = stack.server
+        assert server.boto3_client("rds").describe_db_instances()["DBInstances"] == []
+        assert server.boto3_client("efs").describe_file_systems()["FileSystems"] == []
+
+
+# ---------------------------------------------------------------------------------------------
+# prod: production's HTTPS path applied, re-planned, protections lifted, destroyed
+# ---------------------------------------------------------------------------------------------
+
+PRODUCTION = "prod"
 
 
 @pytest.fixture(scope="class")
@@ -384,29 +619,72 @@ class TestProdStack:
         }
         assert {p: ports.get(p) for p in tcp} == {p: "TCP" for p in tcp}
 
+    def test_aurora_cluster_has_both_instances_iam_auth_and_encryption(self, prod: Applied) -> None:
+        """moto keeps both Aurora members on one server (aws_rds_cluster_instance is read by identifier,
+        not by moto's one constant DbiResourceId): the writer and a reader in another zone."""
+        stack = prod.stack
+        state = state_resources(stack)
+        (address, body) = only_resource(stack.config, "aws_rds_cluster")
+        rds = stack.server.boto3_client("rds")
+        (cluster,) = rds.describe_db_clusters(DBClusterIdentifier=body["cluster_identifier"])["DBClusters"]
+        assert cluster["Engine"] == prod.env.config.database.engine == "aurora-postgresql"
+        assert cluster["IAMDatabaseAuthenticationEnabled"] is True
+        assert (
+            cluster["StorageEncrypted"] is True and cluster["KmsKeyId"] == state["aws_kms_key.key_key"]["arn"]
+        )
+        assert cluster["DeletionProtection"] is True
+        assert (
+            cluster["MasterUserSecret"]["SecretArn"] == state[address]["master_user_secret"][0]["secret_arn"]
+        )
+        members = {m["DBInstanceIdentifier"]: m["IsClusterWriter"] for m in cluster["DBClusterMembers"]}
+        instances = stack.config["resource"]["aws_rds_cluster_instance"].values()
+        assert sorted(members) == sorted(i["identifier"] for i in instances)
+        assert len(members) == prod.env.config.database.instances == 2
+        zones = {
+            i["DBInstanceIdentifier"]: i["AvailabilityZone"]
+            for i in rds.describe_db_instances()["DBInstances"]
+            if i["DBInstanceIdentifier"] in members
+        }
+        assert len(set(zones.values())) == 2, zones
+
     def test_replans_clean(self, prod: Applied) -> None:
         assert_replans_clean(prod.stack)
 
-    def test_lifting_protections_is_planned_in_place_then_destroys(self, prod: Applied) -> None:
-        """The lift is planned, not applied: moto 5.2.5 DeleteLoadBalancer ignores deletion protection,
-        and applying the lift would wait ~45 s more (the provider waits 30 s for every modified load
-        balancer). The bootstrap test applies its lift."""
+    def test_lifting_protections_is_in_place_then_destroys_with_a_final_snapshot(self, prod: Applied) -> None:
+        """The lift is planned, then applied to the protected resources only (-target, -refresh=false:
+        the rest of the plan is moto's allowlisted diffs, and applying those would replace services).
+        moto 5.2.5 enforces the database's deletion protection, not the load balancers'."""
         stack = prod.stack
         lift = stack.lift_protections()
         expected = lifted_attributes(lift)
-        assert expected, "prod's load balancers have deletion protection to lift"
+        (cluster, body) = only_resource(stack.config, "aws_rds_cluster")
+        assert cluster in expected, "prod's database has deletion protection to lift"
+        assert any(a.startswith("aws_lb.") for a in expected), "so have prod's load balancers"
         # against the applied state: test_replans_clean has just compared every resource with moto
         changes = stack.plan_changes("lift.tfplan", "-refresh=false")
         # beside moto's allowlisted diffs, exactly the lifted arguments change, in place
         lifted = unexpected_changes(changes, stack.profile)
-        assert {c.address: c.attributes for c in lifted} == expected
+        assert {
+            c.address: tuple(a for a in c.attributes if not stack.profile.allows(c.type, a)) for c in lifted
+        } == expected
         assert all(c.actions == ("update",) for c in lifted), [str(c) for c in lifted]
+        stack.run(
+            "apply", "-input=false", "-auto-approve", "-refresh=false", *(f"-target={a}" for a in expected)
+        )
 
-        # nothing has touched moto since the apply but the re-plan, which read every resource back
         stack.destroy("-refresh=false")
         assert stack.state_addresses() == []
         left = record_sets(stack.server, prod.zone_id)
         assert sorted(t for _, t in left) == ["NS", "SOA"], "every record the stack made is gone"
+        rds = stack.server.boto3_client("rds")
+        assert (
+            rds.describe_db_clusters()["DBClusters"] == []
+            and rds.describe_db_instances()["DBInstances"] == []
+        )
+        # beside moto's automated one (rds:<cluster>-<date>), the final snapshot production asks for
+        snapshots = rds.describe_db_cluster_snapshots(DBClusterIdentifier=body["cluster_identifier"])
+        taken = {x["DBClusterSnapshotIdentifier"] for x in snapshots["DBClusterSnapshots"]}
+        assert body["final_snapshot_identifier"] in taken, "production keeps a final snapshot"
 
 
 @emulator
@@ -534,6 +812,142 @@ def test_strip_excluded_matches_by_address_and_leaves_the_rest_alone() -> None:
     }
     assert stripped["resource"]["aws_appautoscaling_target"] == STACK["resource"]["aws_appautoscaling_target"]
     assert strip_excluded(STACK, Profile()) == (STACK, {})
+
+
+CACHED = {
+    "provider": {"aws": [{"region": "eu-west-1", "allowed_account_ids": ["111111111111"]}]},
+    "resource": {
+        "aws_elasticache_replication_group": {"cache": {"replication_group_id": "acme-dev-cache"}},
+        "aws_ecs_task_definition": {
+            "api": {
+                "container_definitions": '[{"value": "${aws_elasticache_replication_group.cache.primary_endpoint_address}"}]'
+            }
+        },
+        "aws_iam_role_policy": {
+            "api": {
+                "policy": '{"Resource": ["${ aws_elasticache_replication_group.cache.arn }", "$${aws_elasticache_replication_group.cache.arn}"]}'
+            },
+            "web": {"policy": "${jsonencode(aws_elasticache_replication_group.cache.arn)}"},
+            "ledger": {"policy": "${aws_elasticache_replication_group.cache.arn_suffix}"},
+        },
+    },
+    "output": {"cache": {"value": "${aws_elasticache_replication_group.cache.primary_endpoint_address}"}},
+}
+STAND_IN = parse_profile(
+    {
+        "exclude": [
+            {
+                "type": "aws_elasticache_replication_group",
+                "status": "needed",
+                "reason": "r",
+                "stand_in": {
+                    "arn": "arn:aws:elasticache:{region}:{account_id}:replicationgroup:{replication_group_id}",
+                    "primary_endpoint_address": "master.{replication_group_id}.emulator.invalid",
+                },
+            }
+        ]
+    }
+)
+
+
+def test_stand_ins_replace_plain_references_so_their_resources_stay() -> None:
+    stood, counts = stand_in_references(CACHED, STAND_IN)
+    arn = "arn:aws:elasticache:eu-west-1:111111111111:replicationgroup:acme-dev-cache"
+    assert counts == {
+        "aws_elasticache_replication_group.cache.arn": 1,
+        "aws_elasticache_replication_group.cache.primary_endpoint_address": 2,
+    }
+    resources = stood["resource"]
+    assert resources["aws_ecs_task_definition"]["api"]["container_definitions"] == (
+        '[{"value": "master.acme-dev-cache.emulator.invalid"}]'
+    )
+    # a plain reference is stood in; an escaped `$${`, a function call or another attribute is not
+    assert resources["aws_iam_role_policy"]["api"]["policy"] == (
+        f'{{"Resource": ["{arn}", "$${{aws_elasticache_replication_group.cache.arn}}"]}}'
+    )
+    assert resources["aws_iam_role_policy"]["web"] == CACHED["resource"]["aws_iam_role_policy"]["web"]
+    assert resources["aws_iam_role_policy"]["ledger"] == CACHED["resource"]["aws_iam_role_policy"]["ledger"]
+    assert stood["output"]["cache"]["value"] == "master.acme-dev-cache.emulator.invalid"
+    assert "aws_elasticache_replication_group" in CACHED["resource"], "the input is not modified"
+
+    # then strip_excluded takes out the excluded resource and only what still refers to it
+    stripped, removed = strip_excluded(stood, STAND_IN)
+    assert removed == {
+        "aws_elasticache_replication_group.cache": "excluded: r",
+        "aws_iam_role_policy.ledger": "references aws_elasticache_replication_group.cache",
+        "aws_iam_role_policy.web": "references aws_elasticache_replication_group.cache",
+    }
+    assert list(stripped["output"]) == ["cache"]
+    assert stand_in_references(CACHED, Profile()) == (CACHED, {})
+
+
+def test_a_stand_in_naming_an_unknown_field_is_an_error() -> None:
+    profile = parse_profile(
+        {
+            "exclude": [
+                {
+                    "type": "aws_elasticache_replication_group",
+                    "status": "needed",
+                    "reason": "r",
+                    "stand_in": {"arn": "arn:{partition}:elasticache"},
+                }
+            ]
+        }
+    )
+    with pytest.raises(ValueError, match=r"cache\.arn: stand-in .* names 'partition'"):
+        stand_in_references(CACHED, profile)
+
+
+def test_stand_in_entries_are_checked() -> None:
+    with pytest.raises(ProfileError) as error:
+        parse_profile(
+            {
+                "exclude": [
+                    {"type": "aws_x", "status": "needed", "reason": "r", "stand_in": {"arn": ""}},
+                    {"type": "aws_y", "status": "needed", "reason": "r", "stand_in": {"Not-An-Attr": "v"}},
+                    {"type": "aws_z", "status": "needed", "reason": "r", "stand_in": "arn"},
+                ]
+            }
+        )
+    lines = str(error.value).splitlines()
+    assert [line.split(": ")[1] for line in lines] == ["exclude[0]", "exclude[1]", "exclude[2]"]
+    assert all(line.endswith("'stand_in' must map attribute names to non-empty strings") for line in lines)
+    ok = parse_profile(
+        {
+            "exclude": [
+                {
+                    "type": "aws_rds_cluster",
+                    "status": "needed",
+                    "reason": "r",
+                    "stand_in": {"master_user_secret[0].secret_arn": "a"},
+                }
+            ]
+        }
+    )
+    assert ok.exclusions[0].stand_in == (("master_user_secret[0].secret_arn", "a"),)
+
+
+def test_secret_values_finds_text_under_secret_names_only() -> None:
+    attributes = {
+        "manage_master_user_password": True,
+        "master_user_secret": [
+            {"secret_arn": "arn:aws:secretsmanager:...:secret:rds!db-1", "secret_status": "active"}
+        ],
+        "no_password_required": True,
+        "password": None,
+        "secret_string_wo": None,
+        "secret_string_wo_version": 1,
+        "auth_token": "",
+        "passwords": ["hunter2"],
+        "nested": [{"master_password": "x"}, {"settings": {"auth_token": "t"}}],
+        "secret_string": "{}",
+    }
+    assert secret_values(attributes) == [
+        "passwords",
+        "nested[0].master_password",
+        "nested[1].settings.auth_token",
+        "secret_string",
+    ]
 
 
 def test_provider_override_points_every_endpoint_at_the_emulator_and_keeps_the_account_guard() -> None:
