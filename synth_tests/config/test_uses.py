@@ -54,8 +54,11 @@ def test_a_service_use_names_the_internal_service_called(tmp_path: Path) -> None
 @pytest.mark.parametrize(
     ("uses", "problem"),
     [
-        ('["queue:jobs"]', "unknown kind 'queue' in 'queue:jobs'; known: service:<name>, database[:iam], cache, "
-            "bucket:<name>:<read|write|read-write>, filesystem:<name>:<path>[:ro]"),
+        (
+            '["queue:jobs"]',
+            "unknown kind 'queue' in 'queue:jobs'; known: service:<name>, database[:iam], cache, "
+            "bucket:<name>:<read|write|read-write>, filesystem:<name>:<path>[:ro]",
+        ),
         ('["service"]', "'service' needs a name after 'service:'"),
         ('["service:"]', "'service:' needs a name after 'service:'"),
         ('["service:ledger:fast"]', "'service:ledger:fast': 'service:<name>' takes no option"),

@@ -189,7 +189,9 @@ def test_every_placeholder_arn_has_six_parts() -> None:
 
 
 def test_a_nested_block_attribute_has_its_own_placeholder() -> None:
-    secret = substitute_references("${aws_db_instance.database_instance.master_user_secret[0].secret_arn}:password::")
+    secret = substitute_references(
+        "${aws_db_instance.database_instance.master_user_secret[0].secret_arn}:password::"
+    )
     assert secret.startswith("arn:aws:secretsmanager:eu-west-1:111111111111:secret:rds!db-")
     assert secret.endswith(":password::")
 
@@ -205,7 +207,10 @@ def test_escaped_interpolation_is_an_iam_policy_variable() -> None:
         ("${aws_kms_key.k.tags_all}", r"no placeholder for aws_kms_key\.\*\.tags_all"),
         ("${aws_kms_key.k[0].arn}", r"not a plain `type\.name\.attribute` reference"),
         ("${aws_db_instance.d.master_user_secret[1].secret_arn}", r"not a plain `type\.name\.attribute`"),
-        ("${aws_db_instance.d.endpoint[0].address}", r"no placeholder for aws_db_instance\.\*\.endpoint\[0\]\.address"),
+        (
+            "${aws_db_instance.d.endpoint[0].address}",
+            r"no placeholder for aws_db_instance\.\*\.endpoint\[0\]\.address",
+        ),
         ('${join(",", var.x)}', r"not a plain `type\.name\.attribute` reference"),
         ("${aws_kms_key.k.arn", "unterminated reference"),
         ("%{ if true }x%{ endif }", "template directives are not linted"),
