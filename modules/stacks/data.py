@@ -8,11 +8,18 @@ from typing import Protocol
 from modules.cdk import Construct, TerraformOutput
 from modules.config import Environment, ServiceConfig
 from modules.config.uses import Use
-from modules.data.buckets import ApplicationBuckets, ApplicationBucketsProps
-from modules.data.cache import Cache, CacheProps
-from modules.data.database import Database, DatabaseProps
-from modules.data.filesystem import FileSystem, FileSystemProps
-from modules.data.grant import StoreGrant, combined
+from modules.data import (
+    ApplicationBuckets,
+    ApplicationBucketsProps,
+    Cache,
+    CacheProps,
+    Database,
+    DatabaseProps,
+    FileSystem,
+    FileSystemProps,
+    StoreGrant,
+    combined,
+)
 from modules.network import Network
 
 
