@@ -19,7 +19,7 @@ from modules.config.data import CACHE_PORT
 from modules.config.uses import CACHE_USER_VARIABLE, CACHE_VARIABLES, Use
 from modules.core.naming import bounded
 from modules.data.grant import StoreGrant
-from modules.network import allow_tcp, security_group
+from modules.network import PeerAdmission, security_group
 
 # ElastiCache limits replication group IDs to 40 characters; IAM-authenticated users need
 # user_id == user_name, and both are held to the same 40.
@@ -111,7 +111,7 @@ class CacheProps:
         return bounded(f"{self.name}-cache-{service}", CACHE_ID_LIMIT)
 
 
-class Cache(Construct):
+class Cache(PeerAdmission, Construct):
     """A replication group (cluster mode off) in the private subnets, with its own subnet group,
     security group (no rules until `allow_from`), parameter group, TLS required, at-rest encryption
     with the environment key, snapshots, a maintenance window, and its slow and engine logs in two
@@ -125,6 +125,9 @@ class Cache(Construct):
     def __init__(self, scope: Construct, id: str, props: CacheProps) -> None:
         super().__init__(scope, id)
         self._props = props
+        # allow_from (PeerAdmission): the services that use it, on the cache port.
+        self.admitted_as = f"cache {props.replication_group_id}"
+        self.admitted_port = CACHE_PORT
         self.security_group_id: str = security_group(
             self,
             "security-group",
@@ -245,19 +248,6 @@ class Cache(Construct):
             user_group_id=props.replication_group_id,
             engine=USER_GROUP_ENGINE,
             user_ids=[default.user_id, *(users[s].user_id for s in props.clients)],
-        )
-
-    def allow_from(self, label: str, peer_security_group_id: str) -> None:
-        """Admit one peer group (a using service's tasks) on the cache port: the ingress rule here
-        and the peer's egress rule to here, both owned by the cache."""
-        allow_tcp(
-            self,
-            f"allow-{label}",
-            group_id=self.security_group_id,
-            name=f"cache {self._props.replication_group_id}",
-            peer_group_id=peer_security_group_id,
-            peer_name=label,
-            port=CACHE_PORT,
         )
 
     def grant(self, service_name: str, use: Use) -> StoreGrant:

@@ -14,7 +14,7 @@ from modules.config.uses import DATABASE_PASSWORD_VARIABLE, DATABASE_VARIABLES, 
 from modules.core import iam
 from modules.core.naming import bounded, partition
 from modules.data.grant import StoreGrant
-from modules.network.security_group import allow_tcp, security_group
+from modules.network.security_group import PeerAdmission, security_group
 from modules.security.kms import database_identifier, rds_log_group_prefix
 
 HOST_VARIABLE, PORT_VARIABLE, NAME_VARIABLE, USER_VARIABLE = DATABASE_VARIABLES
@@ -106,7 +106,7 @@ class DatabaseProps:
         )
 
 
-class Database(Construct):
+class Database(PeerAdmission, Construct):
     """An RDS instance or an Aurora cluster with its instances, in a private subnet group, behind a
     security group of its own (no rule until `allow_from`), TLS forced by its parameter group.
 
@@ -126,6 +126,9 @@ class Database(Construct):
         database = props.database
         part = partition(props.region)
         self._props = props
+        # allow_from (PeerAdmission): the services that use it, on the engine port.
+        self.admitted_as = props.identifier
+        self.admitted_port = database.port
         self._partition = part
 
         self.security_group_id: str = security_group(
@@ -337,19 +340,6 @@ class Database(Construct):
             lifecycle=lifecycle,
         )
         return group.name
-
-    def allow_from(self, label: str, peer_security_group_id: str) -> None:
-        """Admit one peer group (a using service's tasks) on the engine port: the ingress rule here
-        and the peer's egress rule to here, both owned by the database."""
-        allow_tcp(
-            self,
-            f"allow-{label}",
-            group_id=self.security_group_id,
-            name=self.identifier,
-            peer_group_id=peer_security_group_id,
-            peer_name=label,
-            port=self.port,
-        )
 
     def grant(self, service_name: str, use: Use) -> StoreGrant:
         """What `service_name` gets for `database` (the master secret's user and password, read by

@@ -13,7 +13,7 @@ from modules.config.data import FilesystemConfig
 from modules.config.uses import Use, filesystem_variable
 from modules.core import iam
 from modules.data.grant import FileSystemMount, StoreGrant, sid_part
-from modules.network.security_group import allow_tcp, security_group
+from modules.network.security_group import PeerAdmission, security_group
 
 NFS_PORT = 2049
 # What an NFS client does: mount, write, and act as root. The file system policy denies them without
@@ -98,7 +98,7 @@ def transition_to_ia(days: int) -> str:
     return f"AFTER_{days}_DAY" if days == 1 else f"AFTER_{days}_DAYS"
 
 
-class FileSystem(Construct):
+class FileSystem(PeerAdmission, Construct):
     """An encrypted EFS file system (general purpose, throughput from config, Infrequent Access after
     `infrequent_access_after_days` and back on first access, automatic backups as configured), a
     mount target in each private subnet behind the file system's own security group, an access
@@ -188,6 +188,9 @@ class FileSystem(Construct):
             for client in props.clients
         }
         self._name = props.name
+        # allow_from (PeerAdmission): the services that mount it, on NFS.
+        self.admitted_as = f"efs-{props.name}"
+        self.admitted_port = NFS_PORT
         self.id: str = file_system.id
         self.arn: str = file_system.arn
         self.access_point_ids: dict[str, str] = {name: a.id for name, a in access_points.items()}
@@ -214,19 +217,6 @@ class FileSystem(Construct):
                 "Resource": file_system_arn,
                 "Condition": {"Null": {"elasticfilesystem:AccessPointArn": "true"}},
             },
-        )
-
-    def allow_from(self, label: str, peer_security_group_id: str) -> None:
-        """Admit one peer group to the mount targets on NFS (2049): the ingress rule here and the
-        peer's egress rule to here, both owned by the file system."""
-        allow_tcp(
-            self,
-            f"allow-{label}",
-            group_id=self.security_group_id,
-            name=f"efs-{self._name}",
-            peer_group_id=peer_security_group_id,
-            peer_name=label,
-            port=NFS_PORT,
         )
 
     def grant(self, service_name: str, use: Use) -> StoreGrant:

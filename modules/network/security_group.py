@@ -7,7 +7,7 @@ and one peer, with a description, so adding a peer adds a rule without rewriting
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Literal, cast
 
 from modules.cdk import Construct, aws
 
@@ -80,6 +80,29 @@ def allow_tcp(
         description=f"To {name} on {port}",
         peer_group_id=group_id,
     )
+
+
+class PeerAdmission:
+    """Mixed into a construct that owns a security group: `allow_from` admits one peer group on the
+    construct's port (`allow_tcp`: the ingress here and the peer's egress to here, both owned by
+    the construct, so the peer never learns who it talks to). The construct sets
+    `security_group_id`, `admitted_as` (what the rule descriptions call it) and `admitted_port`."""
+
+    security_group_id: str
+    admitted_as: str
+    admitted_port: int
+
+    def allow_from(self, label: str, peer_security_group_id: str) -> None:
+        """Admit one peer group (a load balancer, a using service's tasks), named `label`."""
+        allow_tcp(
+            cast(Construct, self),
+            f"allow-{label}",
+            group_id=self.security_group_id,
+            name=self.admitted_as,
+            peer_group_id=peer_security_group_id,
+            peer_name=label,
+            port=self.admitted_port,
+        )
 
 
 def cidr_label(cidr: str) -> str:

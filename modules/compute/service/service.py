@@ -21,7 +21,7 @@ from modules.compute.service.permissions import (
 from modules.config import Environment, ServiceConfig
 from modules.core import iam, naming
 from modules.data.grant import StoreGrant
-from modules.network import allow_tcp, security_group, tcp_rule
+from modules.network import PeerAdmission, security_group, tcp_rule
 
 IAM_ROLE_NAME_LIMIT = 64
 
@@ -117,7 +117,7 @@ class ServiceProps:
         }
 
 
-class Service(Construct):
+class Service(PeerAdmission, Construct):
     """A service on the cluster: its log group, execution and task roles, task definition, ECS
     service and, when min_count < max_count, target tracking autoscaling.
 
@@ -139,8 +139,9 @@ class Service(Construct):
     def __init__(self, scope: Construct, id: str, props: ServiceProps) -> None:
         super().__init__(scope, id)
         service = props.service
-        self._service_name = service.name
-        self._port = service.port
+        # allow_from (PeerAdmission): peers reach the tasks on the service port.
+        self.admitted_as = f"{service.name}-tasks"
+        self.admitted_port = service.port
         if props.exec_enabled and props.exec_log_group_arn is None:
             raise ValueError("exec_enabled needs exec_log_group_arn (Cluster.exec_log_group_arn)")
         if service.image is None and props.repository_arn is None:
@@ -291,19 +292,6 @@ class Service(Construct):
         self.execution_role_name: str = execution_role.name
         self.log_group_name: str = log_group.name
         self.task_definition_family: str = task_definition.family
-
-    def allow_from(self, label: str, peer_security_group_id: str) -> None:
-        """Admit one peer group (a load balancer, or a caller's tasks) to the tasks on the service
-        port: the ingress rule here and the peer's egress rule to here, both owned by this service."""
-        allow_tcp(
-            self,
-            f"allow-{label}",
-            group_id=self.security_group_id,
-            name=f"{self._service_name}-tasks",
-            peer_group_id=peer_security_group_id,
-            peer_name=label,
-            port=self._port,
-        )
 
     # --- IAM ----------------------------------------------------------------------------------
 
