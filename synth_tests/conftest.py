@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -137,6 +139,17 @@ def name_at(stack_json: dict, resource_type: str, path: str) -> str:
 def ref(stack_json: dict, resource_type: str, path: str, attribute: str) -> str:
     """`${type.name.attribute}` of the resource at construct path `path` (below the stack)."""
     return f"${{{resource_type}.{name_at(stack_json, resource_type, path)}.{attribute}}}"
+
+
+def keys(value: Any) -> Iterator[str]:
+    """Every key (attribute name) anywhere in a JSON value, at any depth."""
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            yield key
+            yield from keys(inner)
+    elif isinstance(value, list):
+        for inner in value:
+            yield from keys(inner)
 
 
 def only(stack_json: dict, resource_type: str) -> dict:

@@ -4,11 +4,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import by_path, load, only, ref, resources, synth_stack, write_config
+from conftest import by_path, keys, load, only, ref, resources, synth_stack, write_config
 
 KEY = "arn:aws:kms:eu-west-1:111111111111:key/k"
 SUBNETS = ["subnet-a", "subnet-b", "subnet-c"]
@@ -90,17 +89,6 @@ def group(stack: dict) -> dict:
 
 def grant(stack: dict, client: str) -> dict:
     return stack["output"][f"grant_{client}"]["value"]
-
-
-def keys(value: Any) -> Iterator[str]:
-    """Every key anywhere in a JSON value."""
-    if isinstance(value, dict):
-        for key, inner in value.items():
-            yield key
-            yield from keys(inner)
-    elif isinstance(value, list):
-        for inner in value:
-            yield from keys(inner)
 
 
 # --- the replication group -------------------------------------------------------------------

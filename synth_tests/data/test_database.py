@@ -5,12 +5,11 @@ service is granted, and the environment key admitting the database's log groups.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import by_path, env_toml, load, only, ref, resources, synth_stack, write_config
+from conftest import by_path, env_toml, keys, load, only, ref, resources, synth_stack, write_config
 
 from modules.config.uses import parse_use
 
@@ -78,17 +77,6 @@ def aurora(aurora_and_database: tuple[dict, Any]) -> dict:
 
 def grant(stack: dict, output: str) -> dict:
     return json.loads(stack["output"][output]["value"])
-
-
-def keys(value: Any) -> Iterator[str]:
-    """Every attribute name in a JSON value, at any depth."""
-    if isinstance(value, dict):
-        for key, inner in value.items():
-            yield key
-            yield from keys(inner)
-    elif isinstance(value, list):
-        for inner in value:
-            yield from keys(inner)
 
 
 INSTANCE = "${aws_db_instance.database_instance"
