@@ -4,9 +4,11 @@
     python main.py synth [--env NAME]... [--config DIR] [--out DIR]
     python main.py validate [--out DIR]
     python main.py docs [--check]
+    python main.py review PLAN.json [PLAN.json ...] [--format text|markdown|json] [--fail-on danger|warning]
 
-Exit status: 0 success, 2 bad input (config or arguments), 1 anything else (among them: no Python
-with the dependencies, see `ensure_interpreter`).
+Exit status: 0 success, 2 bad input (config, arguments, a plan file), 3 review: --fail-on found
+that severity, 1 anything else (among them: no Python with the dependencies, see
+`ensure_interpreter`).
 Nothing heavy is imported before the input is known to be good: the config is checked without
 cdktf, and an unchanged synth is recognised from its stamps before even pydantic loads.
 """
@@ -24,6 +26,7 @@ DEFAULT_CONFIG = ROOT / "environments"
 DEFAULT_OUT = Path(os.environ.get("CDKTF_OUTDIR") or ROOT / "generated")
 EXIT_BAD_INPUT = 2
 EXIT_FAILURE = 1
+EXIT_FLAGGED = 3  # review --fail-on found a change of that severity
 # `make synth` creates it; `cdktf synth` and a fresh shell run main.py with whatever python3 is first.
 VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
 REEXEC_GUARD = "PLATFORM_SYNTH_REEXEC"  # set across the re-exec into VENV_PYTHON: never loop
@@ -86,7 +89,7 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         default=DEFAULT_OUT,
         metavar="DIR",
-        help="the output directory: manifest.json and stacks/<stack>/cdk.tf.json, written atomically "
+        help="the output directory: manifest.json, stacks/<stack>/cdk.tf.json and docs/<env>.md, written atomically "
         "(default: $CDKTF_OUTDIR, else generated/ beside main.py)",
     )
     validate = commands.add_parser("validate", help="terraform init -backend=false + validate on every stack")
@@ -99,6 +102,31 @@ def _parser() -> argparse.ArgumentParser:
     )
     docs = commands.add_parser("docs", help="render README.md's config reference and layout from the code")
     docs.add_argument("--check", action="store_true", help="change nothing; exit 1 if README.md is stale")
+    review = commands.add_parser(
+        "review",
+        help="review `terraform show -json` plans: per stack, the counts and the risky changes",
+        description="Review plans: per stack, the counts of creates, updates, replacements and deletes, "
+        "every flagged change (danger, warning) with its reason and attribute, the rest folded. "
+        f"Exit status: 0, {EXIT_FLAGGED} when --fail-on finds that severity, 2 bad input, 1 anything else.",
+    )
+    review.add_argument(
+        "plans",
+        nargs="+",
+        type=Path,
+        metavar="PLAN.json",
+        help="`terraform show -json plan.tfplan > PLAN.json`, one per stack",
+    )
+    review.add_argument(
+        "--format",
+        choices=("text", "markdown", "json"),
+        default="text",
+        help="text for a terminal (colour on a TTY), markdown for a pull-request comment, json (default: text)",
+    )
+    review.add_argument(
+        "--fail-on",
+        choices=("danger", "warning"),
+        help=f"exit {EXIT_FLAGGED} when a change of this severity (warning: or danger) is flagged",
+    )
     parser.synth = synth
     return parser
 
@@ -246,6 +274,28 @@ def docs(args: argparse.Namespace) -> int:
     return 1 if stale and args.check else 0
 
 
+def review(args: argparse.Namespace) -> int:
+    """Read every plan first (one line per bad file, exit 2), then render all reviews."""
+    from modules.review import PlanError, Severity, read_plan, render
+    from modules.review import review as review_plan
+
+    reviews, problems = [], []
+    for path in args.plans:
+        try:
+            reviews.append(review_plan(read_plan(path)))
+        except PlanError as error:
+            problems += error.problems
+    if problems:
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        return EXIT_BAD_INPUT
+    colour = args.format == "text" and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    sys.stdout.write(render(reviews, args.format, colour=colour))
+    if args.fail_on and any(r.fails(Severity(args.fail_on)) for r in reviews):
+        return EXIT_FLAGGED
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         args = parse_args(sys.argv[1:] if argv is None else argv)
@@ -259,6 +309,8 @@ def main(argv: list[str] | None = None) -> int:
         return failed
     if args.command == "docs":
         return docs(args)
+    if args.command == "review":
+        return review(args)
     # Only a command-line run re-executes itself; a caller that passes argv keeps its process.
     return synth(args, sys.argv[1:] if argv is None else None)
 

@@ -12,7 +12,11 @@ terraform.
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +54,7 @@ from emulator import (
     strip_excluded,
     unexpected_changes,
     variable_values,
+    write_json,
 )
 
 emulator = pytest.mark.emulator
@@ -278,6 +283,58 @@ def _holds_text(value: Any) -> bool:
     return False  # null, booleans, numbers
 
 
+PLAN_FIXTURES = Path(__file__).resolve().parents[1] / "review" / "fixtures"
+PLAN_FIXTURE = "dev-plan.json"
+OPENED_INGRESS = "review_ssh_from_ipv4_any"
+
+
+def main_py(*args: str) -> subprocess.CompletedProcess[str]:
+    """`python main.py ARGS` as a user runs it, without this process's NODE_OPTIONS (modules/cdk.py
+    added its hooks there)."""
+    root = Path(__file__).resolve().parents[2]
+    return subprocess.run(
+        [sys.executable, str(root / "main.py"), *args],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={k: v for k, v in os.environ.items() if k != "NODE_OPTIONS"},
+    )
+
+
+def changed_dev_config(into: Path) -> Path:
+    """environments/ copied, dev.toml changed the way a risky pull request would: the database
+    engine (forces a new RDS instance), the uploads bucket and the api's use of it removed, and the
+    billing service scaled to zero."""
+    root = Path(__file__).resolve().parents[2]
+    shutil.copytree(root / "environments", into)
+    dev = into / "dev.toml"
+    text = dev.read_text()
+    for old, new in (
+        ('engine = "postgres"', 'engine = "mysql"'),
+        ('  "bucket:uploads:read-write",\n', ""),
+        (
+            '[[buckets]]\nname = "uploads"\npurpose = "uploads"\ncors_origins = ["http://localhost:3000"]\n',
+            "",
+        ),
+        (
+            'hosts = ["billing.internal"]\n',
+            'hosts = ["billing.internal"]\ndesired_count = 0\nmin_count = 0\n',
+        ),
+    ):
+        assert text.count(old) == 1, f"dev.toml no longer has {old!r}: update changed_dev_config"
+        text = text.replace(old, new)
+    dev.write_text(text)
+    return into
+
+
+def synthesize_changed(config: Path, out: Path) -> Path:
+    result = main_py("synth", "--env", "dev", "--config", str(config), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    return out
+
+
 @emulator
 class TestDevStack:
     """In order: the last test destroys what the fixture applied."""
@@ -446,6 +503,58 @@ class TestDevStack:
             else:
                 assert user["UserId"] == user["UserName"], "IAM authentication needs user_id == user_name"
                 assert user["Authentication"]["Type"] == "iam"
+
+    def test_reviews_a_changed_config_planned_against_the_applied_state(
+        self, dev: Applied, terraform_cli_config: Path, profile: Profile, tmp_path: Path
+    ) -> None:
+        """A changed dev config (database engine, no uploads bucket, billing scaled to zero, SSH open
+        to the world) synthesized, prepared like the applied stack, planned against the applied state
+        and reviewed by `main.py review`. UPDATE_PLAN_FIXTURES=1 keeps the plan as the unit tier's
+        fixture (synth_tests/review/fixtures/)."""
+        out = synthesize_changed(changed_dev_config(tmp_path / "config"), tmp_path / "generated")
+        changed = EmulatorStack(
+            out / "stacks" / "dev", tmp_path / "changed", terraform_cli_config, dev.stack.server, profile
+        )
+        # The config cannot open an ingress to the world beyond the public ALB's listener ports (it
+        # is secure by construction), so the changed JSON gets one here, as a hand edit would.
+        rules = changed.config["resource"]["aws_vpc_security_group_ingress_rule"]
+        rules[OPENED_INGRESS] = {
+            "security_group_id": "${aws_security_group.services_web_security_group.id}",
+            "ip_protocol": "tcp",
+            "from_port": 22,
+            "to_port": 22,
+            "cidr_ipv4": "0.0.0.0/0",
+            "description": "SSH from anywhere (added by the review test)",
+        }
+        write_json(changed.workdir / "cdk.tf.json", changed.config)
+        # A copy of the applied state: the plan reads it, and dev's own working directory stays as
+        # applied for the re-plan and the destroy below.
+        shutil.copy2(dev.stack.workdir / "terraform.tfstate", changed.workdir / "terraform.tfstate")
+        changed.init()
+        changed.run("plan", "-input=false", "-out=review.tfplan")
+        shown = changed.run("show", "-json", "review.tfplan").stdout
+        plan_path = tmp_path / PLAN_FIXTURE
+        plan_path.write_text(shown)
+        if os.environ.get("UPDATE_PLAN_FIXTURES") == "1":
+            (PLAN_FIXTURES / PLAN_FIXTURE).write_text(shown)  # as Terraform wrote it
+
+        result = main_py("review", str(plan_path), "--format", "json", "--fail-on", "danger")
+        assert result.returncode == 3, result.stderr
+        (stack,) = json.loads(result.stdout)["stacks"]
+        assert stack["stack"] == "dev"
+        flags = {(f["address"], f["rule"]): f for f in stack["findings"]}
+        database = flags[("aws_db_instance.database_instance", "deletes-data")]
+        assert database["severity"] == "danger" and database["action"] == "replace"
+        assert "engine" in database["forced_by"]
+        bucket = flags[("aws_s3_bucket.buckets_uploads_bucket", "deletes-data")]
+        assert bucket["severity"] == "danger" and bucket["action"] == "delete"
+        ingress = flags[(f"aws_vpc_security_group_ingress_rule.{OPENED_INGRESS}", "world-ingress")]
+        assert ingress["severity"] == "warning" and ingress["action"] == "create"
+        assert "22" in ingress["detail"]
+        # the public ALB's own listener rules stay open to the world and are not flagged
+        assert not [a for a, rule in flags if rule == "world-ingress" and a != ingress["address"]]
+        billing = flags[("aws_ecs_service.services_billing_service", "scaled-to-zero")]
+        assert billing["severity"] == "warning" and billing["attributes"] == ["desired_count"]
 
     def test_replans_clean(self, dev: Applied) -> None:
         assert_replans_clean(dev.stack)
