@@ -2,7 +2,9 @@
 
 Layers, lowest first; a module imports only from its own package or from a lower layer:
     core      naming, IAM documents, cidr, stamp, terraform CLI (standard library only)
+    review    plan review: `terraform show -json` in, flagged changes out (jinja2; imports no other package)
     config    the typed schema and profiles (pydantic; never cdktf)
+    pages     the environment pages, rendered from the config (jinja2; never cdktf)
     cdk       the one import point of cdktf, constructs and the AWS provider bindings
     security, network
     data

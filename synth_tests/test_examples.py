@@ -24,6 +24,7 @@ def test_the_examples_are_the_ones_the_readme_lists() -> None:
         "ec2-capacity",
         "existing-certificate",
         "internal-tcp-service",
+        "multi-account",
         "people-roles",
         "secrets",
         "separate-account",
@@ -54,6 +55,14 @@ def test_existing_certificate_needs_no_hosted_zone() -> None:
     assert domain is not None and domain.hosted_zone_id is None and domain.certificate_arn
 
 
+def test_multi_account_grants_each_environment_its_own_state() -> None:
+    platform = load_platform(EXAMPLES / "multi-account")
+    accounts = {env.name: env.account_id for env in platform.environments}
+    assert accounts == {"dev": "222222222222", "prod": "444444444444", "stg": "333333333333"}
+    assert platform.project.account_id not in accounts.values()  # state in a fourth account
+    assert [(p.environment, p.account_id) for p in platform.state_principals] == sorted(accounts.items())
+
+
 def test_separate_account_assumes_a_role_in_its_account() -> None:
     env = only_environment("separate-account")
     assert env.account_id == "222222222222" != env.project.account_id
@@ -79,15 +88,24 @@ def test_example_synthesizes_and_validates(
     from modules.core.terraform_cli import stack_dirs, validate_stack
 
     stacks = stack_dirs(example_synths[name])
-    assert [d.name for d in stacks][0] == "bootstrap" and len(stacks) == 2
+    names = [env.name for env in load_platform(EXAMPLES / name).environments]
+    assert [d.name for d in stacks] == sorted(["bootstrap", *names])
     for stack in stacks:
         result = validate_stack(stack, tmp_path, terraform_cli_config)
         assert result.ok, f"{name}/{stack.name}: {result.stdout}\n{result.stderr}"
-    env_stack = json.loads((stacks[1] / "cdk.tf.json").read_text())
+    env_stack = json.loads((example_synths[name] / "stacks" / names[0] / "cdk.tf.json").read_text())
     if name == "separate-account":
         (provider,) = env_stack["provider"]["aws"]
         assert provider["allowed_account_ids"] == ["222222222222"]
         assert provider["assume_role"][0]["role_arn"].endswith(":role/terraform")
+    if name == "multi-account":
+        bootstrap = json.loads((example_synths[name] / "stacks" / "bootstrap" / "cdk.tf.json").read_text())
+        (table_policy,) = bootstrap["resource"]["aws_dynamodb_resource_policy"].values()
+        principals = {s["Principal"]["AWS"] for s in json.loads(table_policy["policy"])["Statement"]}
+        assert principals == {f"arn:aws:iam::{a * 12}:role/terraform" for a in "234"}
+        assert env_stack["terraform"]["backend"]["s3"]["assume_role"]["role_arn"] == (
+            "arn:aws:iam::222222222222:role/terraform"
+        )
     if name == "existing-certificate":
         (https,) = [lst for lst in env_stack["resource"]["aws_lb_listener"].values() if lst["port"] == 443]
         assert https["certificate_arn"].startswith("arn:aws:acm:")

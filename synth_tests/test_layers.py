@@ -13,7 +13,9 @@ MODULES = ROOT / "modules"
 # layer know nothing of each other. The same order is written in modules/__init__.py.
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("core",),
+    ("review",),
     ("config",),
+    ("pages",),
     ("cdk",),
     ("security", "network"),
     ("data",),

@@ -1,4 +1,5 @@
-"""`synth --env`: only the named stacks are replaced; the per-stack no-op stamps in the local cache.
+"""`synth --env`: only the named stacks (and their pages) are replaced; the per-stack no-op stamps in
+the local cache.
 
 Every synth runs `python main.py` in a subprocess, as a user does, with its own stamp cache
 (SYNTH_CACHE_DIR) so that what the cache holds is what the test did.
@@ -6,6 +7,7 @@ Every synth runs `python main.py` in a subprocess, as a user does, with its own 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -43,6 +45,16 @@ def stacks_in(out: Path) -> list[str]:
     return sorted(p.name for p in (out / "stacks").iterdir())
 
 
+def pages_in(out: Path) -> list[str]:
+    return sorted(p.name for p in (out / "docs").iterdir())
+
+
+def output_entry(cache: Path) -> Path:
+    """The cache's one entry for an output directory (beside it: the compiled page template)."""
+    (entry,) = [p for p in cache.iterdir() if (p / "out").is_file()]
+    return entry
+
+
 def manifest_stacks(out: Path) -> list[str]:
     return sorted(json.loads((out / "manifest.json").read_text())["stacks"])
 
@@ -63,6 +75,10 @@ def out(tmp_path: Path, fresh_synth: Path) -> Path:
     return target
 
 
+def page_digest(out: Path, name: str) -> str:
+    return hashlib.sha256((out / "docs" / f"{name}.md").read_bytes()).hexdigest()
+
+
 def change_dev(config: Path) -> None:
     text = (config / "dev.toml").read_text()
     assert "\naz_count = 2\n" in text
@@ -75,12 +91,18 @@ def test_env_replaces_only_the_named_stacks_and_keeps_the_others_byte_for_byte(
     cache = tmp_path / "cache"
     prod, stg = tree_digest(out / "stacks" / "prod"), tree_digest(out / "stacks" / "stg")
     prod_inode = (out / "stacks" / "prod" / "cdk.tf.json").stat().st_ino
+    pages = {name: (out / "docs" / f"{name}.md").read_bytes() for name in ("prod", "stg")}
+    page_inode = (out / "docs" / "prod.md").stat().st_ino
     change_dev(config)
     printed = synth("--env", "dev", "--config", str(config), "--out", str(out), cache=cache)
     assert printed.endswith("synthesized bootstrap, dev; kept prod, stg as they were")
     assert stacks_in(out) == manifest_stacks(out) == ALL
     assert tree_digest(out / "stacks" / "prod") == prod and tree_digest(out / "stacks" / "stg") == stg
     assert (out / "stacks" / "prod" / "cdk.tf.json").stat().st_ino == prod_inode  # not even copied
+    assert pages_in(out) == ["dev.md", "prod.md", "stg.md"]
+    assert {name: (out / "docs" / f"{name}.md").read_bytes() for name in ("prod", "stg")} == pages
+    assert (out / "docs" / "prod.md").stat().st_ino == page_inode
+    assert "zones a, b, c" in (out / "docs" / "dev.md").read_text()
     dev = (out / "stacks" / "dev" / "cdk.tf.json").read_text()
     assert (
         "eu-west-1c" in dev
@@ -91,6 +113,7 @@ def test_env_replaces_only_the_named_stacks_and_keeps_the_others_byte_for_byte(
     synth("--config", str(config), "--out", str(full), cache=cache)
     assert (out / "manifest.json").read_bytes() == (full / "manifest.json").read_bytes()
     assert tree_digest(out / "stacks" / "dev") == tree_digest(full / "stacks" / "dev")
+    assert (out / "docs" / "dev.md").read_bytes() == (full / "docs" / "dev.md").read_bytes()
 
 
 def test_a_full_synth_drops_stacks_no_longer_configured_a_partial_one_keeps_them(
@@ -100,10 +123,12 @@ def test_a_full_synth_drops_stacks_no_longer_configured_a_partial_one_keeps_them
     (config / "stg.toml").unlink()
     synth("--env", "dev", "--config", str(config), "--out", str(out), cache=cache)
     assert stacks_in(out) == manifest_stacks(out) == ALL
+    assert pages_in(out) == ["dev.md", "prod.md", "stg.md"]
     assert "synthesized bootstrap, dev, prod" in synth(
         "--config", str(config), "--out", str(out), cache=cache
     )
     assert stacks_in(out) == manifest_stacks(out) == ["bootstrap", "dev", "prod"]
+    assert pages_in(out) == ["dev.md", "prod.md"]
 
 
 def test_terraform_working_files_in_a_stack_survive_its_synth(
@@ -135,7 +160,7 @@ def test_stamps_are_per_stack_in_a_local_cache_and_never_in_the_output(tmp_path:
         "--config", str(config), "--out", str(out), cache=cache
     )
     assert not (out / "synth-stamp.json").exists()
-    [entry] = cache.iterdir()
+    entry = output_entry(cache)
     assert sorted(p.name for p in entry.iterdir()) == [
         "manifest.json",
         "out",
@@ -189,8 +214,7 @@ def test_cache_entries_of_deleted_output_directories_are_pruned(tmp_path: Path) 
     synth("--env", "dev", "--out", str(gone), cache=cache)
     shutil.rmtree(gone)
     synth("--env", "dev", "--out", str(kept), cache=cache)
-    [entry] = cache.iterdir()
-    assert (entry / "out").read_text().strip() == str(kept.resolve())
+    assert (output_entry(cache) / "out").read_text().strip() == str(kept.resolve())
 
 
 def test_an_edited_environment_alone_is_resynthesized_and_the_output_equals_a_full_synth(
@@ -207,11 +231,33 @@ def test_an_edited_environment_alone_is_resynthesized_and_the_output_equals_a_fu
         assert "[network]\n" in text and "flow_log_retention_days" not in text
         path.write_text(text.replace("[network]\n", "[network]\nflow_log_retention_days = 14\n", 1))
         others = [s for s in ALL if s not in ("bootstrap", name)]
-        before = {s: tree_digest(out / "stacks" / s) for s in others}
+        before = {s: (tree_digest(out / "stacks" / s), page_digest(out, s)) for s in others}
         printed = synth("--config", str(config), "--out", str(out), cache=cache)
         assert printed.endswith(f"synthesized bootstrap, {name}; kept {', '.join(others)} as they were")
-        assert {s: tree_digest(out / "stacks" / s) for s in others} == before
+        assert {s: (tree_digest(out / "stacks" / s), page_digest(out, s)) for s in others} == before
         assert '"retention_in_days": 14' in (out / "stacks" / name / "cdk.tf.json").read_text()
+        assert "flow logs kept 14 days" in (out / "docs" / f"{name}.md").read_text()
     full = tmp_path / "full"
     synth("--config", str(config), "--out", str(full), cache=tmp_path / "other-cache")
     assert tree_digest(out) == tree_digest(full)
+
+
+def test_a_page_edited_or_deleted_by_hand_is_synthesized_again_with_its_stack(
+    tmp_path: Path, config: Path
+) -> None:
+    """A page is an output of its environment's stack: the stamps notice it changed or went, and
+    the editing loop writes it (and its stack) again, as a full synth would."""
+    cache, out = tmp_path / "cache", tmp_path / "generated"
+    synth("--config", str(config), "--out", str(out), cache=cache)
+    synthesized = tree_digest(out)
+    (out / "docs" / "dev.md").write_text("# notes\n")
+    assert synth("--config", str(config), "--out", str(out), cache=cache).endswith(
+        "synthesized bootstrap, dev; kept prod, stg as they were"
+    )
+    assert tree_digest(out) == synthesized
+    (out / "docs" / "prod.md").unlink()
+    assert not synth("--env", "prod", "--config", str(config), "--out", str(out), cache=cache).endswith(
+        "up to date"
+    )
+    assert tree_digest(out) == synthesized
+    assert synth("--config", str(config), "--out", str(out), cache=cache).endswith(": up to date")

@@ -13,6 +13,7 @@ from modules.config.network import NetworkConfig
 from modules.config.profiles import DEFAULT_PROFILE, PROFILES
 from modules.config.project import ProjectConfig, default_tags
 from modules.config.services import ServiceConfig
+from modules.config.state_access import StatePrincipal
 from modules.config.types import NatMode
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "Platform",
     "ProjectConfig",
     "ServiceConfig",
+    "StatePrincipal",
     "default_tags",
     "load_platform",
 ]

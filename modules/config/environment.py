@@ -17,6 +17,7 @@ from modules.config.profiles import DEFAULT_PROFILE, ProfileName
 from modules.config.project import ProjectConfig, default_tags
 from modules.config.secrets import ParameterConfig, SecretConfig
 from modules.config.services import ServiceConfig
+from modules.config.state_access import StatePrincipal
 from modules.config.types import AccountId, Region, RoleArn, Strict
 
 
@@ -30,7 +31,9 @@ class EnvironmentConfig(Strict):
     region: Region | None = None
     """The environment's region; unset: the project's."""
     assume_role_arn: RoleArn | None = None
-    """Role the provider assumes in the environment's account (separate-account setups)."""
+    """Role Terraform uses in the environment's account: the provider assumes it and, for an environment
+    outside the state account (where it is required), so does the S3 backend; the bootstrap stack
+    grants it this environment's state."""
     account: AccountConfig = AccountConfig()
     """Whether this environment owns its account's account-wide services (CloudTrail, GuardDuty,
     IAM Access Analyzer), and their settings."""
@@ -95,6 +98,12 @@ class Environment:
         return self.config.account_id or self.project.account_id
 
     @property
+    def in_state_account(self) -> bool:
+        """Whether the environment lives in the account of the state bucket (else the loader made
+        sure it names `assume_role_arn`, which the bootstrap stack grants its state)."""
+        return self.account_id == self.project.account_id
+
+    @property
     def network(self) -> NetworkConfig:
         return self.config.network
 
@@ -114,6 +123,9 @@ class Platform:
     project: ProjectConfig
     environments: tuple[Environment, ...]
     source: str
+    # Every configured environment's, also in a synth of some environments only: the bootstrap
+    # stack grants them all their state.
+    state_principals: tuple[StatePrincipal, ...] = ()
 
     def environment(self, name: str) -> Environment:
         return next(env for env in self.environments if env.name == name)

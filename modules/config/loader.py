@@ -32,7 +32,8 @@ from modules.config.profiles import DEFAULT_PROFILE, OPTIONAL_SECTIONS, PER_ENTR
 from modules.config.project import PROJECT_FILE, ProjectConfig
 from modules.config.secrets import ParameterConfig, SecretConfig, secret_rules
 from modules.config.services import ServiceConfig, service_rules
-from modules.config.types import SLUG_WORDS, AccountId, Slug, Strict
+from modules.config.state_access import ASSUME_ROLE_KEY, state_access_rules, state_principals
+from modules.config.types import SLUG_WORDS, AccountId, RoleArn, Slug, Strict
 
 RESERVED_STACK_NAMES = frozenset({"bootstrap", "project"})
 
@@ -185,6 +186,15 @@ def _environment(
         sections_set=frozenset(k for k in ("database", "cache", "buckets", "filesystems") if k in merged),
     )
     account_id = merged.get("account_id", project_account)
+    rules += state_access_rules(
+        account_id=account_id if _valid(_AccountIdCheck, {"value": account_id}) is not None else None,
+        project_account=project_account
+        if _valid(_AccountIdCheck, {"value": project_account}) is not None
+        else None,
+        assume_role_arn=merged.get(ASSUME_ROLE_KEY)
+        if _valid(_RoleArnCheck, {"value": merged.get(ASSUME_ROLE_KEY)}) is not None
+        else None,
+    )
     rules += data_rules(
         project=project.name if project is not None else None,
         env=name,
@@ -283,7 +293,11 @@ def load_platform(config_dir: Path, only: tuple[str, ...] = ()) -> Platform:
         raise ConfigError(problems)
     assert project is not None
     selected = tuple(env for env in environments if not only or env.name in only)
-    return Platform(project=project, environments=selected, source=shown_dir)
+    # From every environment, not only the selected ones: the bootstrap stack grants them all.
+    principals = state_principals(
+        project.account_id, ((env.name, env.account_id, env.config.assume_role_arn) for env in environments)
+    )
+    return Platform(project=project, environments=selected, source=shown_dir, state_principals=principals)
 
 
 def _valid_slug(name: str) -> bool:
@@ -300,3 +314,7 @@ class _SlugCheck(Strict):
 
 class _AccountIdCheck(Strict):
     value: AccountId
+
+
+class _RoleArnCheck(Strict):
+    value: RoleArn

@@ -6,9 +6,11 @@ repository root (gitignored; `SYNTH_CACHE_DIR` moves it), one directory per outp
 by its resolved path, holding
 
 - `stack-<name>.json` per stack: the digest of that stack's inputs (the pinned binding versions,
-  this code, `project.toml` and, for an environment, its `<env>.toml`) and the sha256 of every file
-  the synth wrote into `stacks/<name>/`. Other files there (`.terraform/`, state, plans) are
-  Terraform's, not outputs, and do not count;
+  this code, `project.toml` and, for an environment, its `<env>.toml`; for the bootstrap stack, every
+  environment's account and role) and the sha256 of every file
+  the synth wrote for it, by its path in the output directory: `stacks/<name>/*` and, for an
+  environment, its page `docs/<name>.md`. Other files in the stack's directory (`.terraform/`,
+  state, plans) are Terraform's, not outputs, and do not count;
 - `manifest.json`: the sha256 of the output's `manifest.json` and the stacks it lists;
 - `out`: the output directory's path, so entries of deleted output directories can be pruned.
 
@@ -24,6 +26,7 @@ import hashlib
 import json
 import os
 import shutil
+import tomllib
 from collections.abc import Iterable, Mapping
 from importlib import metadata
 from pathlib import Path
@@ -34,6 +37,7 @@ BOOTSTRAP = "bootstrap"
 PROJECT_FILE = "project.toml"
 MANIFEST = "manifest.json"
 STACKS = "stacks"
+DOCS = "docs"
 # Names no environment may have (the loader refuses them): never looked up in the cache.
 RESERVED = frozenset({BOOTSTRAP, "project"})
 _PINNED = ("cdktf", "cdktf-cdktf-provider-aws", "constructs", "jsii")
@@ -74,6 +78,28 @@ def environment_names(config_dir: Path) -> list[str]:
     return sorted(p.stem for p in config_dir.glob("*.toml") if p.name != PROJECT_FILE)
 
 
+# What the bootstrap stack reads from an environment file: its account and its role decide whether
+# the state account grants it its state (modules/config/state_access.py).
+_STATE_ACCESS_KEYS = ("account_id", "assume_role_arn")
+
+
+def _state_accounts(config_dir: Path) -> bytes:
+    """The bootstrap stack's inputs from every environment file: its state-access keys only (so
+    editing an environment's services does not re-synthesize the bootstrap), the whole file when it
+    does not parse."""
+    parts = []
+    for name in environment_names(config_dir):
+        raw = _config_bytes(config_dir / f"{name}.toml")
+        try:
+            data = tomllib.loads(raw.split(b"\n", 1)[1].decode()) if raw.startswith(b"present") else {}
+            keys = {k: data[k] for k in _STATE_ACCESS_KEYS if k in data}
+            part = json.dumps({name: keys}, sort_keys=True, default=str).encode()
+        except (UnicodeDecodeError, tomllib.TOMLDecodeError):
+            part = f"{name}:".encode() + raw
+        parts.append(part + b"\n")
+    return b"".join(parts)
+
+
 def stack_inputs(config_dir: Path, environments: Iterable[str]) -> dict[str, str]:
     """{stack: inputs digest} for the bootstrap stack and the given environments."""
     common = _common_inputs()
@@ -86,7 +112,7 @@ def stack_inputs(config_dir: Path, environments: Iterable[str]) -> dict[str, str
             h.update(hashlib.sha256(part).digest())
         return h.hexdigest()
 
-    inputs = {BOOTSTRAP: digest(BOOTSTRAP, project)}
+    inputs = {BOOTSTRAP: digest(BOOTSTRAP, project, _state_accounts(config_dir))}
     for name in environments:
         inputs[name] = digest(name, project, _config_bytes(config_dir / f"{name}.toml"))
     return inputs
@@ -106,6 +132,22 @@ def files_sha256(directory: Path) -> dict[str, str]:
         for p in sorted(directory.rglob("*"))
         if p.is_file() and not p.is_symlink()
     }
+
+
+def page(stack: str) -> str:
+    """Where an environment's page is, relative to the output directory."""
+    return f"{DOCS}/{stack}.md"
+
+
+def stack_outputs(out_dir: Path, stack: str) -> dict[str, str]:
+    """{path relative to `out_dir`: sha256} of what a synth writes for `stack`: every file under
+    `stacks/<stack>/` and, for an environment, its page."""
+    outputs = {
+        f"{STACKS}/{stack}/{name}": sha for name, sha in files_sha256(out_dir / STACKS / stack).items()
+    }
+    if (out_dir / page(stack)).is_file():
+        outputs[page(stack)] = file_sha256(out_dir / page(stack))
+    return outputs
 
 
 def stack_directories(out_dir: Path) -> list[str]:
@@ -148,7 +190,7 @@ def _stack_stamp(cache: Path, stack: str) -> Path:
 
 
 def recorded_outputs(out_dir: Path, stack: str) -> dict[str, str]:
-    """The files the last synth wrote for `stack` (relative to its directory), as stamped."""
+    """The files the last synth wrote for `stack` (relative to the output directory), as stamped."""
     stamp = _read(_stack_stamp(cache_dir(out_dir), stack)) or {}
     outputs = stamp.get("outputs")
     return outputs if isinstance(outputs, dict) else {}
@@ -161,10 +203,9 @@ def _stack_current(out_dir: Path, cache: Path, stack: str, inputs: str) -> bool:
     outputs = stamp.get("outputs")
     if not isinstance(outputs, dict) or not outputs:
         return False
-    directory = out_dir / STACKS / stack
     for name, sha in outputs.items():
         try:
-            if file_sha256(directory / name) != sha:
+            if file_sha256(out_dir / name) != sha:
                 return False
         except OSError:
             return False

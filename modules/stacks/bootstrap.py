@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from modules.cdk import Construct, LocalBackend, TerraformOutput, TerraformStack, aws
-from modules.config import ProjectConfig, default_tags
+from modules.config import ProjectConfig, StatePrincipal, default_tags
 from modules.core import iam, naming
 from modules.data import (
     ABORT_INCOMPLETE_UPLOAD_DAYS,
@@ -18,6 +18,12 @@ from modules.data import (
     server_access_log_bucket,
 )
 from modules.security import KEY_DELETION_WINDOW_DAYS
+from modules.security.state_access import (
+    StateAccessProps,
+    bucket_statements,
+    key_statements,
+    lock_table_statements,
+)
 from modules.stacks.providers import aws_provider, s3_backend
 
 BOOTSTRAP_STACK = "bootstrap"
@@ -39,11 +45,13 @@ class StateStoreProps:
     partition: str
     noncurrent_version_days: int
     access_log_days: int
+    access: StateAccessProps  # the environments in other accounts and what each may touch
 
     @classmethod
-    def of(cls, project: ProjectConfig) -> StateStoreProps:
+    def of(cls, project: ProjectConfig, principals: tuple[StatePrincipal, ...]) -> StateStoreProps:
+        bucket_name = naming.state_bucket(project)
         return cls(
-            bucket_name=naming.state_bucket(project),
+            bucket_name=bucket_name,
             access_log_bucket_name=naming.state_access_log_bucket(project),
             lock_table_name=naming.lock_table(project)
             if project.state.lock in ("dynamodb", "both")
@@ -53,6 +61,14 @@ class StateStoreProps:
             partition=naming.partition(project.region),
             noncurrent_version_days=project.state.noncurrent_version_days,
             access_log_days=project.state.access_log_days,
+            access=StateAccessProps(
+                bucket_name=bucket_name,
+                bucket_arn=naming.s3_bucket_arn(naming.partition(project.region), bucket_name),
+                region=project.region,
+                lock_files=project.state.lock in ("lockfile", "both"),
+                lock_table=project.state.lock in ("dynamodb", "both"),
+                principals=principals,
+            ),
         )
 
 
@@ -78,7 +94,8 @@ class StateStore(Construct):
                     "Principal": iam.account_root(props.partition, props.account_id),
                     "Action": "kms:*",
                     "Resource": "*",
-                }
+                },
+                *key_statements(props.access),
             ),
         )
         aws.kms_alias.KmsAlias(self, "state-key-alias", name=props.key_alias, target_key_id=key.key_id)
@@ -107,7 +124,7 @@ class StateStore(Construct):
                 transitions=(),
                 cors_origins=(),
                 object_lock_days=None,
-                policy_statements=(),
+                policy_statements=bucket_statements(props.access),
                 # Through the log bucket's policy: logging is switched on only once S3 log
                 # delivery may write there (PutBucketLogging can refuse a target without it).
                 access_log_bucket=access_logs.policy.bucket,
@@ -132,6 +149,15 @@ class StateStore(Construct):
                 deletion_protection_enabled=True,
             )
             self.lock_table_name = table.name
+            if props.access.principals:
+                # The one resource policy of the table (DynamoDB allows cross-account item access
+                # only through it): each environment's own lock entries.
+                aws.dynamodb_resource_policy.DynamodbResourcePolicy(
+                    self,
+                    "lock-table-policy",
+                    resource_arn=table.arn,
+                    policy=iam.document(*lock_table_statements(props.access, table.arn)),
+                )
 
         self.bucket_name: str = bucket.name
         self.access_log_bucket_name: str = access_logs.name
@@ -141,7 +167,9 @@ class StateStore(Construct):
 class BootstrapStack(TerraformStack):
     """The remote-state foundation every environment stack's backend points at."""
 
-    def __init__(self, scope: Construct, project: ProjectConfig) -> None:
+    def __init__(
+        self, scope: Construct, project: ProjectConfig, state_principals: tuple[StatePrincipal, ...] = ()
+    ) -> None:
         super().__init__(scope, BOOTSTRAP_STACK)
         aws_provider(
             self,
@@ -154,7 +182,7 @@ class BootstrapStack(TerraformStack):
         else:
             LocalBackend(self, path="terraform.tfstate")
 
-        store = StateStore(self, "state", StateStoreProps.of(project))
+        store = StateStore(self, "state", StateStoreProps.of(project, state_principals))
         TerraformOutput(
             self, "state_bucket", value=store.bucket_name, description="S3 bucket holding Terraform state"
         )

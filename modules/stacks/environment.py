@@ -25,7 +25,7 @@ from modules.security import (
 )
 from modules.stacks.account import AccountServices
 from modules.stacks.data import DataStores
-from modules.stacks.providers import aws_provider, s3_backend
+from modules.stacks.providers import StateRole, aws_provider, s3_backend
 
 
 class EnvironmentStack(TerraformStack):
@@ -44,7 +44,15 @@ class EnvironmentStack(TerraformStack):
             assume_role_arn=env.config.assume_role_arn,
             session_name=f"{env.prefix}-terraform",
         )
-        s3_backend(self, env.project, env.name)
+        s3_backend(
+            self,
+            env.project,
+            env.name,
+            # The state account grants this environment's role its own prefix (bootstrap stack).
+            cross_account_role=StateRole(env.config.assume_role_arn, f"{env.prefix}-terraform-state")
+            if not env.in_state_account and env.config.assume_role_arn
+            else None,
+        )
 
         key = EnvironmentKey(self, "key", EnvironmentKeyProps.of(env))
         network = Network(self, "network", NetworkProps.of(env, key.arn))

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
-from modules.cdk import Construct, S3Backend, aws, override
+from dataclasses import dataclass
+
+from modules.cdk import Construct, S3Backend, S3BackendAssumeRoleConfig, aws, override
 from modules.config import ProjectConfig
 from modules.core import naming
+from modules.security.state_access import workspace_key_prefix
+
+
+@dataclass(frozen=True)
+class StateRole:
+    """The role a cross-account environment's backend assumes to reach the state account."""
+
+    role_arn: str
+    session_name: str
 
 
 def aws_provider(
@@ -32,8 +43,19 @@ def aws_provider(
     )
 
 
-def s3_backend(stack: Construct, project: ProjectConfig, stack_name: str) -> None:
-    """Remote state in the bootstrap bucket, found by name, encrypted with the state key."""
+def s3_backend(
+    stack: Construct,
+    project: ProjectConfig,
+    stack_name: str,
+    *,
+    cross_account_role: StateRole | None = None,
+) -> None:
+    """Remote state in the bootstrap bucket, found by name, encrypted with the state key.
+
+    `cross_account_role`: for an environment in another account than the state's, the role its
+    state is read and written as (the one the bootstrap stack grants this environment's prefix), and
+    the session name; its workspaces then live inside that prefix too.
+    """
     lock = project.state.lock
     S3Backend(
         stack,
@@ -43,6 +65,12 @@ def s3_backend(stack: Construct, project: ProjectConfig, stack_name: str) -> Non
         encrypt=True,
         kms_key_id=naming.state_key_alias_arn(project),
         dynamodb_table=naming.lock_table(project) if lock in ("dynamodb", "both") else None,
+        assume_role=S3BackendAssumeRoleConfig(
+            role_arn=cross_account_role.role_arn, session_name=cross_account_role.session_name
+        )
+        if cross_account_role is not None
+        else None,
+        workspace_key_prefix=workspace_key_prefix(stack_name) if cross_account_role is not None else None,
     )
     if lock in ("lockfile", "both"):
         # cdktf 0.21's S3Backend has no use_lockfile (added in Terraform 1.10).

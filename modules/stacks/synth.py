@@ -14,6 +14,10 @@ What stays:
 A full synth drops the stack directories of environments no longer configured. `manifest.json` is
 rewritten to list exactly the stacks present, deterministically, without cdktf's `stackMetadataPath`
 (it names a metadata.json that cdktf never writes).
+
+Each environment's page, `docs/<env>.md` (modules/pages), goes with its stack: written when the
+stack is synthesized, kept (linked) when it is kept, dropped when it is; `docs/` holds nothing else.
+Its stamp records it among the stack's outputs, so an edited or deleted page is noticed.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from pathlib import Path
 from modules.cdk import App, synth_app
 from modules.config import Platform
 from modules.core import stamp
+from modules.pages import render_page
 from modules.stacks.bootstrap import BootstrapStack
 from modules.stacks.environment import EnvironmentStack
 
@@ -37,7 +42,7 @@ STACK_FILE = "cdk.tf.json"
 def build_app(platform: Platform, outdir: Path) -> App:
     """The cdktf app: the bootstrap stack and one stack per environment, in name order."""
     app = App(outdir=str(outdir))
-    BootstrapStack(app, platform.project)
+    BootstrapStack(app, platform.project, platform.state_principals)
     for env in platform.environments:
         EnvironmentStack(app, env)
     return app
@@ -78,6 +83,14 @@ def _read_manifest(path: Path) -> dict:
     return manifest if isinstance(manifest, dict) else {}
 
 
+def _write_pages(platform: Platform, staging: Path) -> None:
+    """The page of every environment synthesized, from the same config as its stack."""
+    if platform.environments:
+        (staging / stamp.DOCS).mkdir(exist_ok=True)
+    for env in platform.environments:
+        (staging / stamp.page(env.name)).write_text(render_page(env), encoding="utf-8")
+
+
 def _assemble(staging: Path, out_dir: Path, synthesized: list[str], keep_others: bool) -> list[str]:
     """Bring what stays from `out_dir` into `staging` and write the manifest; the stacks present."""
     stacks = staging / stamp.STACKS
@@ -87,7 +100,12 @@ def _assemble(staging: Path, out_dir: Path, synthesized: list[str], keep_others:
         if not old.is_dir():
             continue
         new = stacks / name
-        owned = {path.split("/")[0] for path in stamp.recorded_outputs(out_dir, name)}
+        directory = f"{stamp.STACKS}/{name}/"
+        owned = {
+            path.removeprefix(directory).split("/")[0]
+            for path in stamp.recorded_outputs(out_dir, name)
+            if path.startswith(directory)
+        }
         owned |= {entry.name for entry in new.iterdir()}
         for entry in sorted(old.iterdir()):
             if entry.name not in owned:
@@ -97,6 +115,9 @@ def _assemble(staging: Path, out_dir: Path, synthesized: list[str], keep_others:
     )
     for name in kept:
         _carry(previous / name, stacks / name)
+        if (out_dir / stamp.page(name)).is_file():
+            (staging / stamp.DOCS).mkdir(exist_ok=True)
+            _carry(out_dir / stamp.page(name), staging / stamp.page(name))
 
     written = _read_manifest(staging / stamp.MANIFEST)
     old_entries = _read_manifest(out_dir / stamp.MANIFEST).get("stacks") or {}
@@ -125,7 +146,8 @@ def synthesize(
     names = [stamp.BOOTSTRAP, *(env.name for env in platform.environments)]
     try:
         synth_app(build_app(platform, staging))
-        outputs = {name: stamp.files_sha256(staging / stamp.STACKS / name) for name in names}
+        _write_pages(platform, staging)
+        outputs = {name: stamp.stack_outputs(staging, name) for name in names}
         present = _assemble(staging, out_dir, names, keep_others)
         if out_dir.exists():
             out_dir.rename(previous)

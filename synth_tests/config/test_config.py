@@ -39,7 +39,10 @@ def test_environment_without_profile_gets_the_safe_one(tmp_path: Path) -> None:
 def test_environment_overrides_and_derived_names(tmp_path: Path) -> None:
     write_config(
         tmp_path,
-        {"qa": 'account_id = "222222222222"\nregion = "us-east-1"\n' + env_toml("10.40.0.0/16")},
+        {
+            "qa": 'account_id = "222222222222"\nregion = "us-east-1"\n'
+            'assume_role_arn = "arn:aws:iam::222222222222:role/terraform"\n' + env_toml("10.40.0.0/16")
+        },
     )
     (qa,) = load(tmp_path).environments
     assert (qa.account_id, qa.region, qa.prefix) == ("222222222222", "us-east-1", "acme-qa")

@@ -116,7 +116,10 @@ def test_owners_of_different_accounts_are_fine(tmp_path: Path) -> None:
         tmp_path,
         {
             "prod": owner_toml("10.30.0.0/16"),
-            "sandbox": owner_toml("10.40.0.0/16", top='account_id = "222222222222"\n'),
+            "sandbox": owner_toml(
+                "10.40.0.0/16",
+                top='account_id = "222222222222"\nassume_role_arn = "arn:aws:iam::222222222222:role/tf"\n',
+            ),
         },
     )
     platform = load_platform(tmp_path)

@@ -9,13 +9,13 @@ import pytest
 from conftest import BASE_PROJECT, env_toml, load, only, resources, synth_stack, write_config
 
 
-def bootstrap_json(tmp_path: Path, state: str = "") -> dict:
+def bootstrap_json(tmp_path: Path, state: str = "", environments: dict[str, str] | None = None) -> dict:
     from modules.cdk import Testing
     from modules.stacks.bootstrap import BootstrapStack
 
     project = BASE_PROJECT + (f"[state]\n{state}" if state else "")
-    platform = load(write_config(tmp_path, {"dev": env_toml()}, project=project))
-    return synth_stack(BootstrapStack(Testing.app(), platform.project))
+    platform = load(write_config(tmp_path, environments or {"dev": env_toml()}, project=project))
+    return synth_stack(BootstrapStack(Testing.app(), platform.project, platform.state_principals))
 
 
 STATE_BUCKET = "acme-tfstate-111111111111-eu-west-1"
@@ -147,3 +147,49 @@ def test_stateful_addresses_never_move(tmp_path: Path) -> None:
         "aws_kms_key.state_state_key",
         "aws_dynamodb_table.state_lock_table",
     } <= addresses
+
+
+# --- environments in other accounts ------------------------------------------------------------
+
+QA_ROLE = "arn:aws:iam::222222222222:role/terraform"
+ACCOUNTS = {
+    "dev": env_toml("10.10.0.0/16"),  # in the state account: granted nothing
+    "qa": f'account_id = "222222222222"\nassume_role_arn = "{QA_ROLE}"\n' + env_toml("10.40.0.0/16"),
+}
+
+
+def policy_of(resource: dict) -> dict[str, dict]:
+    return {s["Sid"]: s for s in json.loads(resource["policy"])["Statement"]}
+
+
+def test_no_cross_account_environment_means_no_grant(tmp_path: Path) -> None:
+    stack = bootstrap_json(tmp_path, 'lock = "both"\n')
+    assert "aws_dynamodb_resource_policy" not in stack["resource"]
+    assert set(policy_of(only(stack, "aws_kms_key"))) == {"AccountAdministersKey"}
+    state_policy = bucket_parts(stack, STATE_BUCKET)["aws_s3_bucket_policy"]
+    assert set(policy_of(state_policy)) == {"DenyInsecureTransport"}
+
+
+def test_a_cross_account_environment_gets_its_state_prefix_key_and_lock_entries(tmp_path: Path) -> None:
+    stack = bootstrap_json(tmp_path, 'lock = "both"\n', ACCOUNTS)
+    bucket = policy_of(bucket_parts(stack, STATE_BUCKET)["aws_s3_bucket_policy"])
+    assert set(bucket) == {"DenyInsecureTransport", "ListQaState", "ReadWriteQaState", "ReleaseQaLockFiles"}
+    granted = [s for sid, s in bucket.items() if sid != "DenyInsecureTransport"]
+    assert {s["Principal"]["AWS"] for s in granted} == {QA_ROLE}
+    assert bucket["ReadWriteQaState"]["Resource"] == f"arn:aws:s3:::{STATE_BUCKET}/qa/*"
+
+    key = policy_of(only(stack, "aws_kms_key"))
+    assert set(key) == {"AccountAdministersKey", "QaUsesStateKey"}
+
+    table_policy = only(stack, "aws_dynamodb_resource_policy")
+    assert table_policy["resource_arn"] == "${aws_dynamodb_table.state_lock_table.arn}"
+    (lock,) = policy_of(table_policy).values()
+    assert lock["Principal"] == {"AWS": QA_ROLE} and lock["Resource"] == table_policy["resource_arn"]
+    assert lock["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"] == [f"{STATE_BUCKET}/qa/*"]
+
+
+def test_lockfile_only_state_has_no_table_to_grant(tmp_path: Path) -> None:
+    stack = bootstrap_json(tmp_path, 'lock = "lockfile"\n', ACCOUNTS)
+    assert "aws_dynamodb_resource_policy" not in stack["resource"]
+    key = policy_of(only(stack, "aws_kms_key"))["QaUsesStateKey"]
+    assert key["Condition"]["StringEquals"]["kms:ViaService"] == ["s3.eu-west-1.amazonaws.com"]

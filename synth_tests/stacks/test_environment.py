@@ -40,8 +40,18 @@ def test_separate_account_environment_assumes_a_role(tmp_path: Path) -> None:
     (provider,) = stack["provider"]["aws"]
     assert provider["allowed_account_ids"] == ["222222222222"]
     assert provider["assume_role"] == [{"role_arn": role, "session_name": "acme-qa-terraform"}]
-    # state still lives in the project's account
-    assert stack["terraform"]["backend"]["s3"]["bucket"] == "acme-tfstate-111111111111-eu-west-1"
+    # state still lives in the project's account, read and written as the same role, which the
+    # bootstrap stack grants the qa/ prefix; workspaces stay inside that prefix
+    backend = stack["terraform"]["backend"]["s3"]
+    assert backend["bucket"] == "acme-tfstate-111111111111-eu-west-1"
+    assert backend["key"] == "qa/terraform.tfstate"
+    assert backend["assume_role"] == {"role_arn": role, "session_name": "acme-qa-terraform-state"}
+    assert backend["workspace_key_prefix"] == "qa/env:"
+
+
+def test_an_environment_in_the_state_account_uses_the_callers_credentials_for_state(tmp_path: Path) -> None:
+    backend = qa_json(tmp_path, env_toml("10.40.0.0/16"))["terraform"]["backend"]["s3"]
+    assert "assume_role" not in backend and "workspace_key_prefix" not in backend
 
 
 @pytest.mark.parametrize(

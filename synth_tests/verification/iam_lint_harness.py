@@ -84,6 +84,7 @@ POLICY_ATTRIBUTES: tuple[PolicyAttribute, ...] = (
     PolicyAttribute("aws_ecr_registry_policy", "policy", "resource"),
     PolicyAttribute("aws_cloudwatch_log_resource_policy", "policy_document", "resource"),
     PolicyAttribute("aws_efs_file_system_policy", "policy", "resource"),
+    PolicyAttribute("aws_dynamodb_resource_policy", "policy", "resource"),
 )
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import ROOT, run_main
 from iam_lint_harness import (
     PLACEHOLDERS,
     Allow,
@@ -113,6 +114,32 @@ def test_every_finding_is_allowed_with_a_reason(lint_result: LintResult) -> None
 @pytest.mark.policy
 def test_no_allow_entry_is_stale(lint_result: LintResult) -> None:
     _fail_on(lint_result, "stale")
+
+
+@pytest.mark.policy
+def test_cross_account_state_grants_lint_clean(parliament: Path, tmp_path: Path) -> None:
+    """The shipped environments share the state account, so their bootstrap grants nothing: the
+    state bucket, key and lock table policies of examples/multi-account/ are linted here."""
+    out = tmp_path / "generated"
+    synth = run_main("synth", "--config", str(ROOT / "examples" / "multi-account"), "--out", str(out))
+    assert synth.returncode == 0, synth.stderr
+    documents, problems = collect_documents({"bootstrap": stack_files(out)["bootstrap"]})
+    linted = {(d.address.split(".")[0], d.attribute) for d in documents}
+    assert {
+        ("aws_s3_bucket_policy", "policy"),
+        ("aws_kms_key", "policy"),
+        ("aws_dynamodb_resource_policy", "policy"),
+    } <= linted
+    run = run_parliament(parliament, documents)
+    result = evaluate(
+        documents,
+        run.findings,
+        load_allow(),
+        stacks=["bootstrap"],
+        extraction_problems=problems,
+        lint_errors=run.errors,
+    )
+    _fail_on(result, "extraction_problems", "unallowed", "ambiguous")
 
 
 @pytest.mark.policy
