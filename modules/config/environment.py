@@ -9,6 +9,7 @@ from pydantic import Field
 
 from modules.config.access import AccessConfig
 from modules.config.account import AccountConfig
+from modules.config.cloud import Backend, workspace_name
 from modules.config.compute import ClusterConfig
 from modules.config.data import BucketConfig, CacheConfig, DatabaseConfig, FilesystemConfig
 from modules.config.edge import DomainConfig, EdgeConfig
@@ -18,7 +19,7 @@ from modules.config.project import ProjectConfig, default_tags
 from modules.config.secrets import ParameterConfig, SecretConfig
 from modules.config.services import ServiceConfig
 from modules.config.state_access import StatePrincipal
-from modules.config.types import AccountId, Region, RoleArn, Strict
+from modules.config.types import AccountId, Region, RoleArn, Strict, WorkspaceName
 
 
 class EnvironmentConfig(Strict):
@@ -34,6 +35,10 @@ class EnvironmentConfig(Strict):
     """Role Terraform uses in the environment's account: the provider assumes it and, for an environment
     outside the state account (where it is required), so does the S3 backend; the bootstrap stack
     grants it this environment's state."""
+    backend: Backend | None = None
+    """Where this environment's stack keeps state: s3 or cloud; unset: the project's `backend`."""
+    workspace: WorkspaceName | None = None
+    """Cloud backend only: the Terraform Cloud workspace; unset: `<project>-<env>`."""
     account: AccountConfig = AccountConfig()
     """Whether this environment owns its account's account-wide services (CloudTrail, GuardDuty,
     IAM Access Analyzer), and their settings."""
@@ -98,6 +103,18 @@ class Environment:
         return self.config.account_id or self.project.account_id
 
     @property
+    def backend(self) -> Backend:
+        """Where this environment's state lives: its own `backend`, else the project's."""
+        return self.config.backend or self.project.backend
+
+    @property
+    def workspace(self) -> str | None:
+        """The Terraform Cloud workspace of a cloud environment (None for S3 state)."""
+        if self.backend != "cloud":
+            return None
+        return workspace_name(self.project.name, self.name, self.config.workspace)
+
+    @property
     def in_state_account(self) -> bool:
         """Whether the environment lives in the account of the state bucket (else the loader made
         sure it names `assume_role_arn`, which the bootstrap stack grants its state)."""
@@ -126,6 +143,10 @@ class Platform:
     # Every configured environment's, also in a synth of some environments only: the bootstrap
     # stack grants them all their state.
     state_principals: tuple[StatePrincipal, ...] = ()
+    # Every configured environment, in name order, whichever were selected: what the bootstrap stack
+    # and the project-wide outputs (Terraform Cloud workspaces) are built from, so a synth of some
+    # environments writes them exactly as a full synth does.
+    all_environments: tuple[Environment, ...] = ()
 
     def environment(self, name: str) -> Environment:
         return next(env for env in self.environments if env.name == name)

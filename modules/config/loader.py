@@ -11,11 +11,12 @@ import re
 import tomllib
 from ipaddress import IPv4Network
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
+from modules.config.cloud import BACKEND_KEY, WORKSPACE_KEY, Backend, cloud_rules
 from modules.config.data import (
     BucketConfig,
     CacheConfig,
@@ -195,6 +196,14 @@ def _environment(
         if _valid(_RoleArnCheck, {"value": merged.get(ASSUME_ROLE_KEY)}) is not None
         else None,
     )
+    backend = merged.get(BACKEND_KEY, project.backend if project is not None else None)
+    workspace = merged.get(WORKSPACE_KEY)
+    rules += cloud_rules(
+        backend=backend if backend in get_args(Backend) else None,
+        workspace=workspace if isinstance(workspace, str) else None,
+        cloud=project.cloud if project is not None else None,
+        cloud_known=project is not None,
+    )
     rules += data_rules(
         project=project.name if project is not None else None,
         env=name,
@@ -295,9 +304,20 @@ def load_platform(config_dir: Path, only: tuple[str, ...] = ()) -> Platform:
     selected = tuple(env for env in environments if not only or env.name in only)
     # From every environment, not only the selected ones: the bootstrap stack grants them all.
     principals = state_principals(
-        project.account_id, ((env.name, env.account_id, env.config.assume_role_arn) for env in environments)
+        project.account_id,
+        (
+            (env.name, env.account_id, env.config.assume_role_arn)
+            for env in environments
+            if env.backend == "s3"
+        ),
     )
-    return Platform(project=project, environments=selected, source=shown_dir, state_principals=principals)
+    return Platform(
+        project=project,
+        environments=selected,
+        source=shown_dir,
+        state_principals=principals,
+        all_environments=tuple(environments),
+    )
 
 
 def _valid_slug(name: str) -> bool:

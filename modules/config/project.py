@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, field_validator
 
+from modules.config.cloud import Backend, CloudSettings
 from modules.config.types import AccountId, LockMode, Region, Slug, Strict, TagKey, TagValue
 
 PROJECT_FILE = "project.toml"
@@ -41,6 +42,12 @@ class ProjectConfig(Strict):
     """Value of the `Owner` default tag on every resource."""
     state: StateSettings = StateSettings()
     """How the bootstrap stack and the environment backends keep Terraform state."""
+    backend: Backend = "s3"
+    """Where the environment stacks keep state: s3 (the bootstrap stack's bucket) or cloud (Terraform
+    Cloud workspaces, see `[cloud]`); an environment file may choose its own."""
+    cloud: CloudSettings | None = None
+    """The Terraform Cloud (or Enterprise) organization, project and host of the cloud environments;
+    required when any environment uses the cloud backend."""
     tags: dict[TagKey, TagValue] = {}
     """Extra default tags on every resource; `Project`, `Environment`, `Owner` and `ManagedBy` are
     set by the generator and may not be overridden."""

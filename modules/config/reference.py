@@ -53,6 +53,7 @@ SECTIONS: tuple[Section, ...] = (
         "The project: its name, and the account and region that hold the Terraform state.",
     ),
     Section("project", ("state",), "`[state]`"),
+    Section("project", ("cloud",), "`[cloud]`"),
     Section("project", ("tags",), "`[tags]`"),
     Section(
         "environment",

@@ -21,6 +21,15 @@ RoleArn = Annotated[
     str, StringConstraints(pattern=r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@/_-]+$")
 ]
 ZoneLetter = Annotated[str, StringConstraints(pattern=r"^[a-z]$")]
+# Terraform Cloud's own rules: organization names of letters, digits, '_' and '-'; workspace names
+# of letters, digits, '_' and '-', at most 90; project names 3-40 of letters, digits, spaces, '_', '-'.
+OrganizationName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,40}$")]
+WorkspaceName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,90}$")]
+ProjectName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9 _-]{3,40}$")]
+# A plain host name (no wildcard, no scheme, no port): the host of the OIDC issuer URL too.
+CloudHost = Annotated[
+    str, StringConstraints(max_length=253, pattern=r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+]
 TagKey = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[\w .:/=+@-]+$")]
 TagValue = Annotated[str, StringConstraints(max_length=256, pattern=r"^[\w .:/=+@-]*$")]
 NatMode = Literal["none", "single", "per_az"]
@@ -91,6 +100,26 @@ DESCRIBED_TYPES: tuple[tuple[Any, str, str], ...] = (
             "must be a lower-case DNS name such as api.example.com (labels of a-z, 0-9 and '-', not "
             "starting or ending with '-'; '*.' in front for a wildcard)"
         ),
+    ),
+    (
+        OrganizationName,
+        "organization name",
+        "must be a Terraform Cloud organization name: 1-40 letters, digits, '_' and '-'",
+    ),
+    (
+        WorkspaceName,
+        "workspace name",
+        "must be a Terraform Cloud workspace name: 1-90 letters, digits, '_' and '-'",
+    ),
+    (
+        ProjectName,
+        "project name",
+        "must be a Terraform Cloud project name: 3-40 letters, digits, spaces, '_' and '-'",
+    ),
+    (
+        CloudHost,
+        "host",
+        "must be a lower-case host name such as app.terraform.io (no scheme, port or wildcard)",
     ),
     (PathPattern, "path pattern", "must be a path starting with '/', of letters, digits and _ - . / * ? ~ %"),
     (

@@ -7,7 +7,7 @@ by its resolved path, holding
 
 - `stack-<name>.json` per stack: the digest of that stack's inputs (the pinned binding versions,
   this code, `project.toml` and, for an environment, its `<env>.toml`; for the bootstrap stack, every
-  environment's account and role) and the sha256 of every file
+  environment's account, role, backend and workspace) and the sha256 of every file
   the synth wrote for it, by its path in the output directory: `stacks/<name>/*` and, for an
   environment, its page `docs/<name>.md`. Other files in the stack's directory (`.terraform/`,
   state, plans) are Terraform's, not outputs, and do not count;
@@ -78,13 +78,14 @@ def environment_names(config_dir: Path) -> list[str]:
     return sorted(p.stem for p in config_dir.glob("*.toml") if p.name != PROJECT_FILE)
 
 
-# What the bootstrap stack reads from an environment file: its account and its role decide whether
-# the state account grants it its state (modules/config/state_access.py).
-_STATE_ACCESS_KEYS = ("account_id", "assume_role_arn")
+# What the bootstrap stack reads from an environment file: its account, role and backend decide
+# whether the state account grants it its state (modules/config/state_access.py), and the backend
+# and workspace which Terraform Cloud runs the bootstrap stack trusts (modules/config/cloud.py).
+_BOOTSTRAP_KEYS = ("account_id", "assume_role_arn", "backend", "workspace")
 
 
 def _state_accounts(config_dir: Path) -> bytes:
-    """The bootstrap stack's inputs from every environment file: its state-access keys only (so
+    """The bootstrap stack's inputs from every environment file: the keys it reads only (so
     editing an environment's services does not re-synthesize the bootstrap), the whole file when it
     does not parse."""
     parts = []
@@ -92,7 +93,7 @@ def _state_accounts(config_dir: Path) -> bytes:
         raw = _config_bytes(config_dir / f"{name}.toml")
         try:
             data = tomllib.loads(raw.split(b"\n", 1)[1].decode()) if raw.startswith(b"present") else {}
-            keys = {k: data[k] for k in _STATE_ACCESS_KEYS if k in data}
+            keys = {k: data[k] for k in _BOOTSTRAP_KEYS if k in data}
             part = json.dumps({name: keys}, sort_keys=True, default=str).encode()
         except (UnicodeDecodeError, tomllib.TOMLDecodeError):
             part = f"{name}:".encode() + raw
