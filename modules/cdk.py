@@ -46,7 +46,9 @@ os.environ["NODE_OPTIONS"] = " ".join(
 
 from cdktf import (  # noqa: E402  (the jsii runtime reads the environment set above)
     App,
+    CloudBackend,
     LocalBackend,
+    NamedCloudWorkspace,
     S3Backend,
     S3BackendAssumeRoleConfig,
     TerraformOutput,
@@ -63,8 +65,10 @@ __all__ = [
     "PROVIDER_IMPORT",
     "AddressCollision",
     "App",
+    "CloudBackend",
     "Construct",
     "LocalBackend",
+    "NamedCloudWorkspace",
     "S3Backend",
     "S3BackendAssumeRoleConfig",
     "TerraformOutput",

@@ -29,6 +29,7 @@ def test_the_examples_are_the_ones_the_readme_lists() -> None:
         "secrets",
         "separate-account",
         "shared-files",
+        "terraform-cloud",
     ]
     for name in NAMES:
         assert f"`examples/{name}/`" in readme, f"README.md does not list examples/{name}/"
@@ -69,6 +70,18 @@ def test_separate_account_assumes_a_role_in_its_account() -> None:
     assert env.config.assume_role_arn == "arn:aws:iam::222222222222:role/terraform"
 
 
+def test_terraform_cloud_runs_every_environment_in_a_workspace() -> None:
+    platform = load_platform(EXAMPLES / "terraform-cloud")
+    assert {env.name: env.workspace for env in platform.environments} == {
+        "dev": "example-dev",
+        "prod": "example-prod",
+    }
+    assert platform.project.state.bootstrap_backend == "cloud"
+    prod = platform.environment("prod")
+    assert prod.account_id != platform.project.account_id and prod.config.assume_role_arn
+    assert platform.state_principals == ()  # no S3 state, nothing to grant
+
+
 @pytest.fixture(scope="module")
 def example_synths(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     outs = {}
@@ -106,6 +119,22 @@ def test_example_synthesizes_and_validates(
         assert env_stack["terraform"]["backend"]["s3"]["assume_role"]["role_arn"] == (
             "arn:aws:iam::222222222222:role/terraform"
         )
+    if name == "terraform-cloud":
+        out = example_synths[name]
+        for env in names:
+            stack = json.loads((out / "stacks" / env / "cdk.tf.json").read_text())
+            assert "backend" not in stack["terraform"]
+            assert stack["terraform"]["cloud"]["workspaces"]["name"] == f"example-{env}"
+            # a run holds the account's plan or apply role already: the provider assumes none
+            assert "assume_role" not in stack["provider"]["aws"][0]
+        bootstrap = json.loads((out / "stacks" / "bootstrap" / "cdk.tf.json").read_text())
+        assert bootstrap["terraform"]["cloud"]["workspaces"]["name"] == "example-bootstrap"
+        assert not {"aws_s3_bucket", "aws_dynamodb_table", "aws_kms_key"} & set(bootstrap.get("resource", {}))
+        workspaces = json.loads((out / "terraform-cloud" / "workspaces.json").read_text())["workspaces"]
+        assert [(w["name"], w["auto_apply"]) for w in workspaces] == [
+            ("example-dev", True),
+            ("example-prod", False),
+        ]
     if name == "existing-certificate":
         (https,) = [lst for lst in env_stack["resource"]["aws_lb_listener"].values() if lst["port"] == 443]
         assert https["certificate_arn"].startswith("arn:aws:acm:")

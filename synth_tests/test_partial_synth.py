@@ -261,3 +261,25 @@ def test_a_page_edited_or_deleted_by_hand_is_synthesized_again_with_its_stack(
     )
     assert tree_digest(out) == synthesized
     assert synth("--config", str(config), "--out", str(out), cache=cache).endswith(": up to date")
+
+
+def test_a_partial_synth_writes_the_terraform_cloud_workspaces_as_a_full_one(
+    tmp_path: Path, config: Path
+) -> None:
+    """The workspace definitions are project-wide, written with the bootstrap stack from every
+    environment: `--env dev` writes prod's workspace too, and drops the file once none is left."""
+    cache = tmp_path / "cache"
+    project, prod = config / "project.toml", config / "prod.toml"
+    project.write_text(project.read_text() + '\n[cloud]\norganization = "acme"\n')
+    s3_prod = prod.read_text()
+    prod.write_text('backend = "cloud"\n' + s3_prod)
+    full, out = tmp_path / "full", tmp_path / "generated"
+    synth("--config", str(config), "--out", str(full), cache=cache)
+    synth("--env", "dev", "--config", str(config), "--out", str(out), cache=cache)
+    assert stacks_in(out) == ["bootstrap", "dev"]
+    written = out / "terraform-cloud" / "workspaces.json"
+    assert written.read_bytes() == (full / "terraform-cloud" / "workspaces.json").read_bytes()
+    assert [w["environment"] for w in json.loads(written.read_text())["workspaces"]] == ["prod"]
+    prod.write_text(s3_prod)
+    synth("--env", "dev", "--config", str(config), "--out", str(out), cache=cache)
+    assert not written.exists()

@@ -10,6 +10,7 @@ role and an apply role per environment, trusted through the account's OIDC provi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
 from modules.config.types import CloudHost, OrganizationName, ProjectName, Strict
@@ -18,6 +19,7 @@ Backend = Literal["s3", "cloud"]
 BACKEND_KEY = "backend"
 CLOUD_KEY = "cloud"
 WORKSPACE_KEY = "workspace"
+BOOTSTRAP_BACKEND_KEY = "state.bootstrap_backend"
 # The Terraform version the workspaces run: the one the platform is tested with.
 TERRAFORM_VERSION = "1.11.4"
 # The audience Terraform Cloud puts in its workload identity tokens for AWS, by default.
@@ -57,11 +59,71 @@ def cloud_rules(
     return problems
 
 
+def bootstrap_backend_rules(
+    *, bootstrap_backend: str, cloud: CloudSettings | None, backends: Sequence[Backend] | None
+) -> list[tuple[str, str]]:
+    """(key, problem) pairs of project.toml: where the bootstrap stack keeps its own state must exist.
+
+    `backends`: every environment's resolved backend, None when some file's is unknown (then the
+    S3 rule waits until that file is fixed)."""
+    problems: list[tuple[str, str]] = []
+    if bootstrap_backend == "s3" and backends is not None and "s3" not in backends:
+        problems.append(
+            (
+                BOOTSTRAP_BACKEND_KEY,
+                "no environment uses the s3 backend, so the bootstrap stack creates no state bucket to "
+                'keep its own state in: use "local" or "cloud"',
+            )
+        )
+    if bootstrap_backend == "cloud" and cloud is None:
+        problems.append(
+            (
+                BOOTSTRAP_BACKEND_KEY,
+                'the cloud backend needs [cloud] in project.toml with at least organization = "<name>"',
+            )
+        )
+    return problems
+
+
+def shared_workspace_rules(
+    workspaces: Sequence[tuple[str, str, str, bool]], bootstrap_workspace: str | None
+) -> list[tuple[str, str, str]]:
+    """(file, key, problem) between environment files: a workspace holds one stack's state, so no
+    two cloud environments (nor an environment and the bootstrap stack) may share one.
+
+    `workspaces`: (environment, file, workspace, named in the file) of every cloud environment;
+    `bootstrap_workspace`: the bootstrap stack's, when its state is in Terraform Cloud. A clash is
+    reported on each file that names the workspace (a default `<project>-<env>` is nobody's choice).
+    """
+    problems: list[tuple[str, str, str]] = []
+    for name, shown, workspace, named in workspaces:
+        if not named:
+            continue
+        others = [f"environment '{n}' ({s})" for n, s, w, _ in workspaces if w == workspace and n != name]
+        if workspace == bootstrap_workspace:
+            others.insert(0, 'the bootstrap stack (bootstrap_backend = "cloud")')
+        if others:
+            problems.append(
+                (
+                    shown,
+                    WORKSPACE_KEY,
+                    f"workspace '{workspace}' is also the workspace of {', '.join(others)}; "
+                    "a workspace holds one stack's state",
+                )
+            )
+    return problems
+
+
 # --- names other parts of the platform find these by ---------------------------------------------
 
 
 def workspace_name(project: str, environment: str, configured: str | None) -> str:
     return configured or f"{project}-{environment}"
+
+
+def bootstrap_workspace_name(project: str) -> str:
+    """The bootstrap stack's workspace when `[state] bootstrap_backend = "cloud"`."""
+    return f"{project}-bootstrap"
 
 
 def run_phase_subject(cloud: CloudSettings, workspace: str, phase: Literal["plan", "apply"]) -> str:

@@ -16,7 +16,16 @@ from typing import Any, get_args
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from modules.config.cloud import BACKEND_KEY, WORKSPACE_KEY, Backend, cloud_rules
+from modules.config.cloud import (
+    BACKEND_KEY,
+    WORKSPACE_KEY,
+    Backend,
+    bootstrap_backend_rules,
+    bootstrap_workspace_name,
+    cloud_rules,
+    shared_workspace_rules,
+    workspace_name,
+)
 from modules.config.data import (
     BucketConfig,
     CacheConfig,
@@ -261,6 +270,10 @@ def load_platform(config_dir: Path, only: tuple[str, ...] = ()) -> Platform:
     environments: list[Environment] = []
     cidrs: list[tuple[str, str, IPv4Network]] = []  # (name, file, CIDR) of every file whose CIDR parsed
     owners: list[tuple[str, str, str]] = []  # (name, file, account) of every file that owns its account
+    # The resolved backend of every environment file (None: unknown), and (name, file, workspace,
+    # named in the file) of every cloud environment: for the rules between files and project.toml.
+    backends: list[Backend | None] = []
+    workspaces: list[tuple[str, str, str, bool]] = []
     project_account = project.account_id if project else (raw_project or {}).get("account_id")
     for path in env_files:
         shown = f"{shown_dir}/{path.name}"
@@ -284,10 +297,35 @@ def load_platform(config_dir: Path, only: tuple[str, ...] = ()) -> Platform:
         problems += _in_key_order(file_problems)
         if (owned := _owned_account(raw, project_account)) is not None:
             owners.append((name, shown, owned))
+        backend = raw.get(BACKEND_KEY, project.backend if project is not None else None)
+        backends.append(backend if backend in get_args(Backend) else None)
+        workspace = raw.get(WORKSPACE_KEY)
+        if backend == "cloud" and project is not None and (workspace is None or isinstance(workspace, str)):
+            workspaces.append(
+                (name, shown, workspace_name(project.name, name, workspace), workspace is not None)
+            )
         if config is not None and project is not None and not file_problems:
             environments.append(Environment(name=name, project=project, config=config, source=shown))
 
     problems += _shared_owners(owners)
+    if project is not None:
+        problems += [
+            ConfigProblem(project_shown, key, problem)
+            for key, problem in bootstrap_backend_rules(
+                bootstrap_backend=project.state.bootstrap_backend,
+                cloud=project.cloud,
+                backends=backends
+                if env_files and len(backends) == len(env_files) and None not in backends
+                else None,
+            )
+        ]
+        bootstrap_workspace = (
+            bootstrap_workspace_name(project.name) if project.state.bootstrap_backend == "cloud" else None
+        )
+        problems += [
+            ConfigProblem(shown, key, problem)
+            for shown, key, problem in shared_workspace_rules(workspaces, bootstrap_workspace)
+        ]
     unknown = sorted(set(only) - {p.stem for p in env_files})
     for name in unknown:
         problems.append(

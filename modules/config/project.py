@@ -19,8 +19,11 @@ class StateSettings(Strict):
     lock: LockMode = "dynamodb"
     """dynamodb: a DynamoDB lock table; lockfile: S3 native `use_lockfile` (Terraform 1.10 or later; the
     DynamoDB backend arguments are deprecated in 1.11); both: the two together."""
-    bootstrap_backend: Literal["local", "s3"] = "local"
-    """local for the first apply; s3 once the bootstrap state has been migrated into its own bucket."""
+    bootstrap_backend: Literal["local", "s3", "cloud"] = "local"
+    """local for the first apply; s3 once the bootstrap state has been migrated into its own bucket
+    (some environment must use the s3 backend); cloud: in the Terraform Cloud workspace
+    `<project>-bootstrap` of `[cloud]` (optional; execution mode Local, so it runs with your own
+    credentials)."""
     noncurrent_version_days: int = Field(default=90, ge=1, le=3650)
     """Days a superseded state version is kept before it expires."""
     access_log_days: int = Field(default=365, ge=1, le=3650)

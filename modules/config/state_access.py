@@ -45,8 +45,9 @@ def state_access_rules(
             (
                 ASSUME_ROLE_KEY,
                 f"account {account_id} is not the state account {project_account}: name the role Terraform "
-                "uses in this account (its provider and its state backend assume it; the bootstrap stack "
-                "grants it this environment's state)",
+                "uses in this account (the bootstrap stack reaches the account through it; with S3 state "
+                "the provider and the backend assume it, and the bootstrap stack grants it this "
+                "environment's state)",
             )
         )
     if isinstance(assume_role_arn, str) and role_account(assume_role_arn) != account_id:

@@ -7,9 +7,11 @@ by its resolved path, holding
 
 - `stack-<name>.json` per stack: the digest of that stack's inputs (the pinned binding versions,
   this code, `project.toml` and, for an environment, its `<env>.toml`; for the bootstrap stack, every
-  environment's account, role, backend and workspace) and the sha256 of every file
+  environment's account, region, profile, role, backend and workspace) and the sha256 of every file
   the synth wrote for it, by its path in the output directory: `stacks/<name>/*` and, for an
-  environment, its page `docs/<name>.md`. Other files in the stack's directory (`.terraform/`,
+  environment, its page `docs/<name>.md`; for the bootstrap stack, the Terraform Cloud workspace
+  definitions `terraform-cloud/workspaces.json` when written (a project-wide file, written whenever
+  the bootstrap is). Other files in the stack's directory (`.terraform/`,
   state, plans) are Terraform's, not outputs, and do not count;
 - `manifest.json`: the sha256 of the output's `manifest.json` and the stacks it lists;
 - `out`: the output directory's path, so entries of deleted output directories can be pruned.
@@ -38,6 +40,8 @@ PROJECT_FILE = "project.toml"
 MANIFEST = "manifest.json"
 STACKS = "stacks"
 DOCS = "docs"
+# The Terraform Cloud workspace definitions (modules/stacks/workspaces.py), recorded with the bootstrap.
+WORKSPACES = "terraform-cloud/workspaces.json"
 # Names no environment may have (the loader refuses them): never looked up in the cache.
 RESERVED = frozenset({BOOTSTRAP, "project"})
 _PINNED = ("cdktf", "cdktf-cdktf-provider-aws", "constructs", "jsii")
@@ -80,8 +84,10 @@ def environment_names(config_dir: Path) -> list[str]:
 
 # What the bootstrap stack reads from an environment file: its account, role and backend decide
 # whether the state account grants it its state (modules/config/state_access.py), and the backend
-# and workspace which Terraform Cloud runs the bootstrap stack trusts (modules/config/cloud.py).
-_BOOTSTRAP_KEYS = ("account_id", "assume_role_arn", "backend", "workspace")
+# and workspace which Terraform Cloud runs the bootstrap stack trusts (modules/config/cloud.py); the
+# workspace definitions written with it also read the region (role ARNs, AWS_REGION) and the profile
+# (auto-apply).
+_BOOTSTRAP_KEYS = ("account_id", "assume_role_arn", "backend", "workspace", "region", "profile")
 
 
 def _state_accounts(config_dir: Path) -> bytes:
@@ -142,12 +148,13 @@ def page(stack: str) -> str:
 
 def stack_outputs(out_dir: Path, stack: str) -> dict[str, str]:
     """{path relative to `out_dir`: sha256} of what a synth writes for `stack`: every file under
-    `stacks/<stack>/` and, for an environment, its page."""
+    `stacks/<stack>/`, for an environment its page, for the bootstrap the workspace definitions."""
     outputs = {
         f"{STACKS}/{stack}/{name}": sha for name, sha in files_sha256(out_dir / STACKS / stack).items()
     }
-    if (out_dir / page(stack)).is_file():
-        outputs[page(stack)] = file_sha256(out_dir / page(stack))
+    for path in (WORKSPACES,) if stack == BOOTSTRAP else (page(stack),):
+        if (out_dir / path).is_file():
+            outputs[path] = file_sha256(out_dir / path)
     return outputs
 
 

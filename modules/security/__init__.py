@@ -4,6 +4,7 @@ from modules.security.access import PeopleRoles, PeopleRolesProps
 from modules.security.guardduty import AccessAnalyzer, AccessAnalyzerProps, GuardDuty, GuardDutyProps
 from modules.security.kms import KEY_DELETION_WINDOW_DAYS, EnvironmentKey, EnvironmentKeyProps
 from modules.security.secrets import Secrets, SecretsProps
+from modules.security.terraform_cloud import TerraformCloudTrust, TerraformCloudTrustProps
 from modules.security.trail import (
     Trail,
     TrailKey,
@@ -25,6 +26,8 @@ __all__ = [
     "PeopleRolesProps",
     "Secrets",
     "SecretsProps",
+    "TerraformCloudTrust",
+    "TerraformCloudTrustProps",
     "Trail",
     "TrailKey",
     "TrailKeyProps",

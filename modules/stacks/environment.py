@@ -25,7 +25,7 @@ from modules.security import (
 )
 from modules.stacks.account import AccountServices
 from modules.stacks.data import DataStores
-from modules.stacks.providers import StateRole, aws_provider, s3_backend
+from modules.stacks.providers import StateRole, aws_provider, cloud_backend, s3_backend
 
 
 class EnvironmentStack(TerraformStack):
@@ -36,23 +36,7 @@ class EnvironmentStack(TerraformStack):
 
     def __init__(self, scope: Construct, env: Environment) -> None:
         super().__init__(scope, env.name)
-        aws_provider(
-            self,
-            region=env.region,
-            account_id=env.account_id,
-            tags=env.tags,
-            assume_role_arn=env.config.assume_role_arn,
-            session_name=f"{env.prefix}-terraform",
-        )
-        s3_backend(
-            self,
-            env.project,
-            env.name,
-            # The state account grants this environment's role its own prefix (bootstrap stack).
-            cross_account_role=StateRole(env.config.assume_role_arn, f"{env.prefix}-terraform-state")
-            if not env.in_state_account and env.config.assume_role_arn
-            else None,
-        )
+        self._provider_and_backend(env)
 
         key = EnvironmentKey(self, "key", EnvironmentKeyProps.of(env))
         network = Network(self, "network", NetworkProps.of(env, key.arn))
@@ -90,6 +74,38 @@ class EnvironmentStack(TerraformStack):
             TerraformOutput(
                 self, "people_role_arns", value=people.role_arns, description="Roles for people, by level"
             )
+
+    def _provider_and_backend(self, env: Environment) -> None:
+        """S3 state (the bootstrap bucket) or a Terraform Cloud workspace, never both.
+
+        A cloud environment's provider assumes no role: a Terraform Cloud run already holds the plan
+        or apply role of the environment's own account (dynamic provider credentials, roles made by
+        the bootstrap stack); its `assume_role_arn` is only how the bootstrap stack reaches that
+        account. An S3 environment's provider assumes `assume_role_arn` when set, and so does its
+        backend when the state lives in another account.
+        """
+        cloud = env.backend == "cloud"
+        aws_provider(
+            self,
+            region=env.region,
+            account_id=env.account_id,
+            tags=env.tags,
+            assume_role_arn=None if cloud else env.config.assume_role_arn,
+            session_name=f"{env.prefix}-terraform",
+        )
+        if cloud:
+            assert env.project.cloud is not None and env.workspace is not None  # the loader's rules
+            cloud_backend(self, env.project.cloud, env.workspace)
+            return
+        s3_backend(
+            self,
+            env.project,
+            env.name,
+            # The state account grants this environment's role its own prefix (bootstrap stack).
+            cross_account_role=StateRole(env.config.assume_role_arn, f"{env.prefix}-terraform-state")
+            if not env.in_state_account and env.config.assume_role_arn
+            else None,
+        )
 
     def _services(
         self, env: Environment, key: EnvironmentKey, network: Network, secrets: Secrets, stores: DataStores

@@ -1,11 +1,20 @@
-"""The AWS provider and the S3 backend, configured the same way for every stack."""
+"""The AWS provider and the state backend (S3 or Terraform Cloud), configured the same way for every stack."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from modules.cdk import Construct, S3Backend, S3BackendAssumeRoleConfig, aws, override
+from modules.cdk import (
+    CloudBackend,
+    Construct,
+    NamedCloudWorkspace,
+    S3Backend,
+    S3BackendAssumeRoleConfig,
+    aws,
+    override,
+)
 from modules.config import ProjectConfig
+from modules.config.cloud import CloudSettings
 from modules.core import naming
 from modules.security.state_access import workspace_key_prefix
 
@@ -26,11 +35,16 @@ def aws_provider(
     tags: dict[str, str],
     assume_role_arn: str | None = None,
     session_name: str | None = None,
-) -> None:
-    """The one AWS provider of a stack: pinned region, account guard, default tags, optional role."""
-    aws.provider.AwsProvider(
+    alias: str | None = None,
+) -> aws.provider.AwsProvider:
+    """An AWS provider of a stack: pinned region, account guard, default tags, optional role.
+
+    `alias`: a further provider beside the stack's default one (the bootstrap stack reaches each
+    other account of the cloud environments through one)."""
+    return aws.provider.AwsProvider(
         stack,
-        "aws",
+        f"aws-{alias}" if alias else "aws",
+        alias=alias,
         region=region,
         # A plan against the wrong account's credentials fails before it reads anything.
         allowed_account_ids=[account_id],
@@ -75,3 +89,17 @@ def s3_backend(
     if lock in ("lockfile", "both"):
         # cdktf 0.21's S3Backend has no use_lockfile (added in Terraform 1.10).
         override(stack, "terraform.backend.s3.use_lockfile", True)
+
+
+def cloud_backend(stack: Construct, cloud: CloudSettings, workspace: str) -> None:
+    """State (and runs) in one Terraform Cloud workspace: `terraform { cloud { ... } }`.
+
+    No token here: `terraform login` (or TF_TOKEN_<host>) supplies it. The workspace's project is
+    named too, so a workspace `terraform init` creates lands in the project the roles trust.
+    """
+    CloudBackend(
+        stack,
+        hostname=cloud.hostname,
+        organization=cloud.organization,
+        workspaces=NamedCloudWorkspace(workspace, project=cloud.project),
+    )

@@ -18,6 +18,12 @@ rewritten to list exactly the stacks present, deterministically, without cdktf's
 Each environment's page, `docs/<env>.md` (modules/pages), goes with its stack: written when the
 stack is synthesized, kept (linked) when it is kept, dropped when it is; `docs/` holds nothing else.
 Its stamp records it among the stack's outputs, so an edited or deleted page is noticed.
+
+The Terraform Cloud workspace definitions, `terraform-cloud/workspaces.json` (modules/stacks/
+workspaces.py), are project-wide and go with the bootstrap stack, which every synth writes: built
+from every configured environment, so a partial synth writes the same bytes as a full one; absent
+when no environment uses the cloud backend (a stale file is dropped with the previous output).
+The bootstrap's stamp records it among its outputs.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from modules.core import stamp
 from modules.pages import render_page
 from modules.stacks.bootstrap import BootstrapStack
 from modules.stacks.environment import EnvironmentStack
+from modules.stacks.workspaces import render_workspaces
 
 STACK_FILE = "cdk.tf.json"
 
@@ -42,7 +49,7 @@ STACK_FILE = "cdk.tf.json"
 def build_app(platform: Platform, outdir: Path) -> App:
     """The cdktf app: the bootstrap stack and one stack per environment, in name order."""
     app = App(outdir=str(outdir))
-    BootstrapStack(app, platform.project, platform.state_principals)
+    BootstrapStack(app, platform)
     for env in platform.environments:
         EnvironmentStack(app, env)
     return app
@@ -89,6 +96,15 @@ def _write_pages(platform: Platform, staging: Path) -> None:
         (staging / stamp.DOCS).mkdir(exist_ok=True)
     for env in platform.environments:
         (staging / stamp.page(env.name)).write_text(render_page(env), encoding="utf-8")
+
+
+def _write_workspaces(platform: Platform, staging: Path) -> None:
+    """The workspace of every cloud environment, configured or selected alike; no file without one."""
+    text = render_workspaces(platform.all_environments)
+    if text is not None:
+        path = staging / stamp.WORKSPACES
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
 
 
 def _assemble(staging: Path, out_dir: Path, synthesized: list[str], keep_others: bool) -> list[str]:
@@ -147,6 +163,7 @@ def synthesize(
     try:
         synth_app(build_app(platform, staging))
         _write_pages(platform, staging)
+        _write_workspaces(platform, staging)
         outputs = {name: stamp.stack_outputs(staging, name) for name in names}
         present = _assemble(staging, out_dir, names, keep_others)
         if out_dir.exists():

@@ -15,7 +15,7 @@ def bootstrap_json(tmp_path: Path, state: str = "", environments: dict[str, str]
 
     project = BASE_PROJECT + (f"[state]\n{state}" if state else "")
     platform = load(write_config(tmp_path, environments or {"dev": env_toml()}, project=project))
-    return synth_stack(BootstrapStack(Testing.app(), platform.project, platform.state_principals))
+    return synth_stack(BootstrapStack(Testing.app(), platform))
 
 
 STATE_BUCKET = "acme-tfstate-111111111111-eu-west-1"

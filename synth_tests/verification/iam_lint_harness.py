@@ -119,6 +119,7 @@ PLACEHOLDERS: Mapping[tuple[str, str], str] = {
     ("aws_s3_bucket", "bucket"): "placeholder-bucket",
     ("aws_s3_bucket", "id"): "placeholder-bucket",
     ("aws_s3_bucket_policy", "bucket"): "placeholder-bucket",
+    ("aws_iam_openid_connect_provider", "arn"): _arn("iam", "oidc-provider/app.terraform.io", regional=False),
     ("aws_iam_role", "arn"): _arn("iam", "role/placeholder", regional=False),
     ("aws_iam_role", "name"): "placeholder",
     ("aws_iam_role", "id"): "placeholder",

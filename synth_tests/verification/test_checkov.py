@@ -26,16 +26,30 @@ from checkov_harness import (
     run_checkov,
     stack_files,
 )
+from conftest import ROOT, run_main
 
 EXPECTED_STACKS = {"bootstrap", "dev", "stg", "prod"}
+# The shipped environments keep S3 state, so their bootstrap holds no Terraform Cloud trust: the
+# bootstrap of examples/terraform-cloud/ (OIDC providers, plan and apply roles) is scanned in the
+# same run under this name, and its suppressions are judged (and go stale) with the rest.
+CLOUD_BOOTSTRAP = "terraform-cloud-bootstrap"
+
+
+def cloud_bootstrap_file(out: Path) -> Path:
+    """examples/terraform-cloud/ synthesized into `out`: its bootstrap stack's file."""
+    synth = run_main("synth", "--config", str(ROOT / "examples" / "terraform-cloud"), "--out", str(out))
+    assert synth.returncode == 0, synth.stderr
+    return stack_files(out)["bootstrap"]
 
 
 # --- the real scan ----------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
-def checkov_scan(fresh_synth: Path) -> tuple[dict[str, Any] | list[Any], dict[str, Path]]:
-    """One checkov run over every stack of the fresh synth: (report, {stack: file})."""
+def checkov_scan(
+    fresh_synth: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[dict[str, Any] | list[Any], dict[str, Path]]:
+    """One checkov run over every stack of the fresh synth and the cloud bootstrap: (report, {stack: file})."""
     try:
         checkov = find_checkov()
     except CheckovNotFound as exc:
@@ -46,6 +60,7 @@ def checkov_scan(fresh_synth: Path) -> tuple[dict[str, Any] | list[Any], dict[st
         pytest.fail(missing, pytrace=False)
     files = stack_files(fresh_synth)
     assert set(files) >= EXPECTED_STACKS, f"synth produced stacks {sorted(files)}"
+    files[CLOUD_BOOTSTRAP] = cloud_bootstrap_file(tmp_path_factory.mktemp("cloud") / "generated")
     started = time.monotonic()
     report = run_checkov(checkov, files)
     print(f"checkov scanned {len(files)} stacks in {time.monotonic() - started:.1f}s")
@@ -88,6 +103,15 @@ def test_every_failed_check_is_suppressed_with_a_reason(policy_result: PolicyRes
 @pytest.mark.policy
 def test_no_suppression_is_stale(policy_result: PolicyResult) -> None:
     _fail_on(policy_result, "stale")
+
+
+@pytest.mark.policy
+def test_terraform_cloud_trust_is_scanned(policy_result: PolicyResult) -> None:
+    """The cloud bootstrap was checked, and its only accepted findings are the apply roles'
+    AdministratorAccess (one per cloud environment of examples/terraform-cloud/)."""
+    assert policy_result.passed_per_stack.get(CLOUD_BOOTSTRAP, 0) > 0
+    accepted = [line for line in policy_result.suppressed if line.startswith(f"{CLOUD_BOOTSTRAP}:")]
+    assert len(accepted) == 2 and all("CKV_AWS_274" in line for line in accepted), accepted
 
 
 # --- the harness on fake reports (no checkov needed) ------------------------------------------

@@ -42,6 +42,17 @@ from iam_lint_harness import (
 )
 
 EXPECTED_STACKS = {"bootstrap", "dev", "stg", "prod"}
+# The shipped environments keep S3 state, so their bootstrap holds no Terraform Cloud trust: the
+# bootstrap of examples/terraform-cloud/ (OIDC providers, plan and apply roles) is linted in the same
+# run under this name, and iam_lint_allow.toml's entries for it are judged (and go stale) with the rest.
+CLOUD_BOOTSTRAP = "terraform-cloud-bootstrap"
+
+
+def cloud_bootstrap_file(out: Path) -> Path:
+    """examples/terraform-cloud/ synthesized into `out`: its bootstrap stack's file."""
+    synth = run_main("synth", "--config", str(ROOT / "examples" / "terraform-cloud"), "--out", str(out))
+    assert synth.returncode == 0, synth.stderr
+    return stack_files(out)["bootstrap"]
 
 
 # --- the real lint ----------------------------------------------------------------------------
@@ -57,11 +68,12 @@ def parliament() -> Path:
 
 @pytest.fixture(scope="module")
 def iam_lint(
-    fresh_synth: Path, parliament: Path
+    fresh_synth: Path, parliament: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[dict[str, Path], list[PolicyDocument], list[str], ParliamentRun]:
-    """Every policy document of the fresh synth, linted in one parliament run."""
+    """Every policy document of the fresh synth and of the cloud bootstrap, linted in one parliament run."""
     files = stack_files(fresh_synth)
     assert set(files) >= EXPECTED_STACKS, f"synth produced stacks {sorted(files)}"
+    files[CLOUD_BOOTSTRAP] = cloud_bootstrap_file(tmp_path_factory.mktemp("cloud") / "generated")
     documents, problems = collect_documents(files)
     started = time.monotonic()
     run = run_parliament(parliament, documents)
@@ -140,6 +152,21 @@ def test_cross_account_state_grants_lint_clean(parliament: Path, tmp_path: Path)
         lint_errors=run.errors,
     )
     _fail_on(result, "extraction_problems", "unallowed", "ambiguous")
+
+
+@pytest.mark.policy
+def test_terraform_cloud_trust_is_linted(lint_result: LintResult, iam_lint: tuple[Any, ...]) -> None:
+    """The run roles' trust and the plan roles' own policy are among the documents linted, and every
+    finding on them is allowed (the lint's other tests fail on any that is not, or on a stale entry)."""
+    documents = [d for d in iam_lint[1] if d.stack == CLOUD_BOOTSTRAP]
+    linted = {(d.address.split(".")[0], d.attribute, d.kind) for d in documents}
+    assert linted == {
+        ("aws_iam_role", "assume_role_policy", "trust"),
+        ("aws_iam_role_policy", "policy", "identity"),
+    }
+    roles = {d.address for d in documents if d.kind == "trust"}
+    assert len(roles) == 4 and all(r.endswith(("_plan_role", "_apply_role")) for r in roles)
+    assert not [line for line in lint_result.unallowed if line.startswith(f"{CLOUD_BOOTSTRAP}:")]
 
 
 @pytest.mark.policy
