@@ -1,4 +1,9 @@
-"""Shared fixtures: one fresh synth of the committed config per session, and the terraform CLI config."""
+"""Shared fixtures: one fresh synth of the committed config per session, and the terraform CLI config.
+
+A session is one test process: `make test` runs several (pytest-xdist workers, see the Makefile),
+each with these fixtures of its own under its own temporary directory, so nothing they write is
+shared between workers.
+"""
 
 from __future__ import annotations
 
@@ -26,6 +31,37 @@ def run_main(*args: str, cwd: Path = ROOT, timeout: int = 300) -> subprocess.Com
     )
 
 
+# Under pytest-xdist (make test) the scopes that run longest are handed out first, so that no worker
+# starts applying a stack near the end of the run: the emulator tier, then validate and policy, then
+# the rest, each in collection order (a class's tests keep theirs). xdist keeps this order with
+# --no-loadscope-reorder; a run without workers is left in plain collection order.
+TIERS_FIRST = ("emulator", "validate", "policy")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not hasattr(config, "workerinput"):
+        return
+
+    def tier(item: pytest.Item) -> int:
+        marked = [i for i, mark in enumerate(TIERS_FIRST) if item.get_closest_marker(mark)]
+        return marked[0] if marked else len(TIERS_FIRST)
+
+    items.sort(key=tier)  # stable: collection order within a tier
+
+
+@pytest.fixture(scope="session", autouse=True)
+def synth_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The no-op stamp cache (SYNTH_CACHE_DIR) of every synth this session runs, in process or not.
+
+    Not the checkout's .synth-cache/: every synth there prunes the entries whose output directory
+    is missing, and another worker's synth swapping its output directory into place is missing for
+    an instant; a test of the no-op synth would then find its stamps gone."""
+    cache = tmp_path_factory.mktemp("synth-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SYNTH_CACHE_DIR", str(cache))
+        yield cache
+
+
 @pytest.fixture(scope="session")
 def fresh_synth(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The committed config synthesized into a scratch directory (not generated/)."""
@@ -37,7 +73,10 @@ def fresh_synth(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def terraform_cli_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A terraform CLI config that installs hashicorp/aws from the machine's filesystem mirror."""
+    """A terraform CLI config that installs hashicorp/aws from the machine's filesystem mirror.
+
+    Its plugin cache directory is this session's alone: Terraform does not support concurrent
+    `init`s sharing one plugin cache."""
     from modules.core.terraform_cli import find_mirror, write_cli_config
 
     return write_cli_config(tmp_path_factory.mktemp("terraform"), find_mirror())

@@ -510,6 +510,10 @@ class MotoServer:
     account_id: str
     log_path: Path
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    # MOTO_ACCOUNT_ID makes every request act in `account_id`, even with an assumed role's
+    # credentials of another account; unpinned, moto finds each request's account from its access
+    # key (unknown keys: 123456789012), so several accounts can be emulated at once.
+    pin_account: bool = True
 
     @property
     def url(self) -> str:
@@ -522,7 +526,10 @@ class MotoServer:
             "MOTO_ACCOUNT_ID": self.account_id,
             "MOTO_ACM_VALIDATION_WAIT": str(ACM_VALIDATION_WAIT_SECONDS),
         }
+        if not self.pin_account:
+            del env["MOTO_ACCOUNT_ID"]
         with self.log_path.open("ab") as log:
+            log_start = log.tell()  # a retry appends to the same log: read only this start's lines
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
                 stdout=log,
@@ -534,6 +541,11 @@ class MotoServer:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"moto server exited with {self.process.returncode}:\n{self.log_tail()}")
+            # Until ours has bound the port, whoever took it in the meantime (another test worker's
+            # moto) would answer the probe: only our own log's line proves the port is ours.
+            if not self._listening(log_start):
+                time.sleep(0.2)
+                continue
             try:
                 with _NO_PROXY_OPENER.open(f"{self.url}/moto-api/", timeout=2):
                     pass
@@ -542,10 +554,19 @@ class MotoServer:
             except OSError:
                 time.sleep(0.2)
                 continue
-            if self.process.poll() is None:  # ours answered, not whoever else took the port
-                return
+            return
         self.stop()
         raise RuntimeError(f"moto server did not answer on {self.url} within {ready_timeout}s")
+
+    def _listening(self, log_start: int) -> bool:
+        """Our server's log, from `log_start`, says it listens on our port: werkzeug (moto's server)
+        logs "Running on <url>" once its socket is bound and listening, and exits if the bind fails."""
+        try:
+            with self.log_path.open("rb") as log:
+                log.seek(log_start)
+                return f"Running on {self.url}\n".encode() in log.read()
+        except OSError:
+            return False
 
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
@@ -578,13 +599,18 @@ class MotoServer:
 
 
 @contextmanager
-def moto_server(log_dir: Path, account_id: str | None = None) -> Iterator[MotoServer]:
+def moto_server(
+    log_dir: Path, account_id: str | None = None, *, pin_account: bool = True
+) -> Iterator[MotoServer]:
     """A running moto server; stopped on exit, also when the body raises."""
     account_id = account_id or project_account_id()
     log_dir.mkdir(parents=True, exist_ok=True)
     last_error: Exception | None = None
-    for _ in range(3):  # the free port can be taken between bind and moto's listen
-        server = MotoServer(free_port(), account_id, log_dir / "moto.log")
+    # free_port releases the port before moto binds it; in between another process (a parallel
+    # test worker's moto, a client's outgoing connection) may take it: moto then fails to bind and
+    # exits, and the next attempt picks another port.
+    for _ in range(3):
+        server = MotoServer(free_port(), account_id, log_dir / "moto.log", pin_account=pin_account)
         try:
             server.start()
         except RuntimeError as error:
