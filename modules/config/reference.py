@@ -19,13 +19,13 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import annotated_types
 from jinja2 import Environment as Jinja
-from jinja2 import FileSystemLoader, StrictUndefined
 from pydantic import BaseModel, StringConstraints
 
 from modules.config.environment import EnvironmentConfig
 from modules.config.profiles import PROFILES
 from modules.config.project import PROJECT_FILE, ProjectConfig
 from modules.config.types import DESCRIBED_TYPES
+from modules.core.markdown import table_cell, templates
 
 TEMPLATES = Path(__file__).resolve().parent
 MODULES = TEMPLATES.parent
@@ -272,22 +272,8 @@ def profile_rows() -> list[tuple[str, list[str]]]:
     ]
 
 
-def _cell(text: str) -> str:
-    """Safe inside a Markdown table cell: one line, pipes escaped."""
-    return " ".join(text.split()).replace("|", "\\|")
-
-
 def _jinja() -> Jinja:
-    jinja = Jinja(
-        loader=FileSystemLoader(TEMPLATES),
-        undefined=StrictUndefined,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        autoescape=False,  # Markdown, not HTML
-    )
-    jinja.filters["cell"] = _cell
-    return jinja
+    return templates(TEMPLATES, {"cell": table_cell})
 
 
 def render_reference() -> str:

@@ -18,13 +18,13 @@ import functools
 from dataclasses import dataclass
 from pathlib import Path
 
-from jinja2 import Environment as Jinja
-from jinja2 import FileSystemBytecodeCache, FileSystemLoader, StrictUndefined, Template
+from jinja2 import FileSystemBytecodeCache, Template
 
 from modules.config import Environment, ServiceConfig
 from modules.config.access import principal_key
 from modules.config.data import bucket_name
 from modules.config.secrets import PARAMETER_PREFIX, SECRET_PREFIX
+from modules.core.markdown import table_cell, templates
 from modules.core.stamp import cache_root
 from modules.pages.diagram import GATEWAY_ENDPOINTS, Diagram, architecture
 
@@ -368,7 +368,7 @@ def _secrets(env: Environment) -> tuple[SecretRow, ...]:
 
 def _cell(text: object) -> str:
     """A markdown table cell: no line breaks, no column separators, no HTML."""
-    return " ".join(str(text).split()).replace("|", "\\|").replace("<", "&lt;")
+    return table_cell(text).replace("<", "&lt;")
 
 
 def _code(text: object) -> str:
@@ -388,17 +388,12 @@ def _bytecode_cache() -> FileSystemBytecodeCache | None:
 
 @functools.cache
 def _template() -> Template:
-    jinja = Jinja(
-        loader=FileSystemLoader(Path(__file__).resolve().parent),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-        auto_reload=False,
+    jinja = templates(
+        Path(__file__).resolve().parent,
+        {"cell": _cell, "code": _code},
         bytecode_cache=_bytecode_cache(),
+        auto_reload=False,
     )
-    jinja.filters["cell"] = _cell
-    jinja.filters["code"] = _code
     return jinja.get_template(TEMPLATE)
 
 

@@ -155,23 +155,10 @@ def _code(value: str) -> str:
     return f"{fence}{padded}{fence}"
 
 
-def _cell(value: str) -> str:
-    return " ".join(value.split()).replace("|", "\\|")
-
-
 def markdown(reviews: list[StackReview]) -> str:
-    from jinja2 import Environment, FileSystemLoader, StrictUndefined
+    from modules.core.markdown import table_cell, templates
 
-    jinja = Environment(
-        loader=FileSystemLoader(TEMPLATES),
-        undefined=StrictUndefined,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        autoescape=False,  # Markdown, not HTML
-    )
-    jinja.filters["code"] = _code
-    jinja.filters["cell"] = _cell
+    jinja = templates(TEMPLATES, {"code": _code, "cell": table_cell})
     return jinja.get_template("review.md.j2").render(
         reviews=reviews, counted=COUNTED, Severity=Severity, Action=Action, change_line=_change_line
     )

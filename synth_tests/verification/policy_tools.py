@@ -31,3 +31,26 @@ def find_tool(
     if fallback.is_file() and os.access(fallback, os.X_OK):
         return fallback
     raise not_found(f"{binary} not found: ${variable} is unset and {fallback} does not exist; {hint}")
+
+
+# Example configs whose bootstrap stack holds what the shipped one does not (the shipped environments
+# share the state account and keep S3 state): scanned by checkov and linted by parliament in the
+# same runs as the shipped stacks, under these names, so their allow entries are judged (and go
+# stale) with the rest.
+EXAMPLE_BOOTSTRAPS: dict[str, str] = {
+    "terraform-cloud-bootstrap": "terraform-cloud",  # OIDC providers, plan and apply roles
+    "multi-account-bootstrap": "multi-account",  # cross-account grants on the bucket, key, lock table
+}
+
+
+def example_bootstrap_files(out_root: Path) -> dict[str, Path]:
+    """Each example of EXAMPLE_BOOTSTRAPS synthesized below `out_root`: {scan name: bootstrap file}."""
+    from conftest import ROOT, run_main
+
+    files = {}
+    for name, example in EXAMPLE_BOOTSTRAPS.items():
+        out = out_root / example
+        synth = run_main("synth", "--config", str(ROOT / "examples" / example), "--out", str(out))
+        assert synth.returncode == 0, synth.stderr
+        files[name] = out / "stacks" / "bootstrap" / "cdk.tf.json"
+    return files

@@ -26,20 +26,11 @@ from checkov_harness import (
     run_checkov,
     stack_files,
 )
-from conftest import ROOT, run_main
+from policy_tools import example_bootstrap_files
 
 EXPECTED_STACKS = {"bootstrap", "dev", "stg", "prod"}
-# The shipped environments keep S3 state, so their bootstrap holds no Terraform Cloud trust: the
-# bootstrap of examples/terraform-cloud/ (OIDC providers, plan and apply roles) is scanned in the
-# same run under this name, and its suppressions are judged (and go stale) with the rest.
 CLOUD_BOOTSTRAP = "terraform-cloud-bootstrap"
-
-
-def cloud_bootstrap_file(out: Path) -> Path:
-    """examples/terraform-cloud/ synthesized into `out`: its bootstrap stack's file."""
-    synth = run_main("synth", "--config", str(ROOT / "examples" / "terraform-cloud"), "--out", str(out))
-    assert synth.returncode == 0, synth.stderr
-    return stack_files(out)["bootstrap"]
+STATE_GRANTS_BOOTSTRAP = "multi-account-bootstrap"
 
 
 # --- the real scan ----------------------------------------------------------------------------
@@ -60,7 +51,7 @@ def checkov_scan(
         pytest.fail(missing, pytrace=False)
     files = stack_files(fresh_synth)
     assert set(files) >= EXPECTED_STACKS, f"synth produced stacks {sorted(files)}"
-    files[CLOUD_BOOTSTRAP] = cloud_bootstrap_file(tmp_path_factory.mktemp("cloud") / "generated")
+    files |= example_bootstrap_files(tmp_path_factory.mktemp("examples"))
     started = time.monotonic()
     report = run_checkov(checkov, files)
     print(f"checkov scanned {len(files)} stacks in {time.monotonic() - started:.1f}s")
@@ -112,6 +103,13 @@ def test_terraform_cloud_trust_is_scanned(policy_result: PolicyResult) -> None:
     assert policy_result.passed_per_stack.get(CLOUD_BOOTSTRAP, 0) > 0
     accepted = [line for line in policy_result.suppressed if line.startswith(f"{CLOUD_BOOTSTRAP}:")]
     assert len(accepted) == 2 and all("CKV_AWS_274" in line for line in accepted), accepted
+
+
+@pytest.mark.policy
+def test_cross_account_state_grants_are_scanned(policy_result: PolicyResult) -> None:
+    """The bootstrap of examples/multi-account/ (the state store with its cross-account grants) was
+    checked; its accepted findings are the shipped bootstrap's, by the same entries."""
+    assert policy_result.passed_per_stack.get(STATE_GRANTS_BOOTSTRAP, 0) > 0
 
 
 # --- the harness on fake reports (no checkov needed) ------------------------------------------

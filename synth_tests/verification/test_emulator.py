@@ -170,6 +170,9 @@ class TestBootstrapStack:
                 dev.run("state", "push", "probe.tfstate")
 
                 head = s3.head_object(Bucket=bucket, Key=key)
+                # and only under the environment's own prefix, the one a cross-account grant names
+                written = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
+                assert written and all(k.startswith("dev/") for k in written), written
                 assert head["ServerSideEncryption"] == "aws:kms"
                 assert head["SSEKMSKeyId"] == backend["kms_key_id"]
                 digest = dynamodb.get_item(TableName=table, Key={"LockID": {"S": f"{lock_id}-md5"}}).get(
