@@ -118,8 +118,8 @@ def test_the_cli_prints_one_line_exits_2_and_writes_nothing(
         tmp_path / "config", {"dev": env_toml()}, project=project(backend, bootstrap, cloud)
     )
     out = tmp_path / "generated"
-    result = run_main("synth", "--config", str(config), "--out", str(out))
+    result = run_main("synth", "--config", str(config), "--out", str(out), cwd=tmp_path)
     assert result.returncode == 2
     (line,) = result.stderr.splitlines()
-    assert line.startswith(f"{config}/{expected}")
+    assert line.startswith(f"config/{expected}")
     assert "Traceback" not in result.stderr and not out.exists()

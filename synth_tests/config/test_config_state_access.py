@@ -50,12 +50,10 @@ def test_values_that_failed_their_types_are_not_checked_again() -> None:
 def test_missing_role_is_one_line_naming_file_and_key_exit_2_and_nothing_written(tmp_path: Path) -> None:
     config = write_config(tmp_path / "config", {"qa": cross_account(role=None)})
     out = tmp_path / "generated"
-    result = run_main("synth", "--config", str(config), "--out", str(out))
+    result = run_main("synth", "--config", str(config), "--out", str(out), cwd=tmp_path)
     assert result.returncode == 2
     (line,) = result.stderr.splitlines()
-    assert line.startswith(
-        f"{config}/qa.toml: assume_role_arn: account 222222222222 is not the state account"
-    )
+    assert line.startswith("config/qa.toml: assume_role_arn: account 222222222222 is not the state account")
     assert "Traceback" not in result.stderr and not out.exists()
 
 
