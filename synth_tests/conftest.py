@@ -31,6 +31,13 @@ def run_main(*args: str, cwd: Path = ROOT, timeout: int = 300) -> subprocess.Com
     )
 
 
+def synth_config(config: Path, out: Path) -> Path:
+    """`python main.py synth --config CONFIG --out OUT` as a user runs it, which must succeed; OUT."""
+    result = run_main("synth", "--config", str(config), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    return out
+
+
 # Under pytest-xdist (make test) the scopes that run longest are handed out first, so that no worker
 # starts applying a stack near the end of the run: the emulator tier, then validate and policy, then
 # the rest, each in collection order (a class's tests keep theirs). xdist keeps this order with

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, run_main
+from conftest import ROOT, synth_config
 
 from modules.config import load_platform
 
@@ -87,8 +87,7 @@ def example_synths(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     outs = {}
     for name in NAMES:
         out = tmp_path_factory.mktemp(name) / "generated"
-        result = run_main("synth", "--config", str(EXAMPLES / name), "--out", str(out))
-        assert result.returncode == 0, result.stderr
+        synth_config(EXAMPLES / name, out)
         outs[name] = out
     return outs
 

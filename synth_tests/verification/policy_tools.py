@@ -45,12 +45,11 @@ EXAMPLE_BOOTSTRAPS: dict[str, str] = {
 
 def example_bootstrap_files(out_root: Path) -> dict[str, Path]:
     """Each example of EXAMPLE_BOOTSTRAPS synthesized below `out_root`: {scan name: bootstrap file}."""
-    from conftest import ROOT, run_main
+    from conftest import ROOT, synth_config
 
     files = {}
     for name, example in EXAMPLE_BOOTSTRAPS.items():
         out = out_root / example
-        synth = run_main("synth", "--config", str(ROOT / "examples" / example), "--out", str(out))
-        assert synth.returncode == 0, synth.stderr
+        synth_config(ROOT / "examples" / example, out)
         files[name] = out / "stacks" / "bootstrap" / "cdk.tf.json"
     return files

@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import unquote
 
 import pytest
-from conftest import ROOT, run_main
+from conftest import ROOT, synth_config
 from emulator import EmulatorStack, MotoServer, Profile, generated_addresses, load_profile, moto_server
 
 EXAMPLE = ROOT / "examples" / "people-roles"
@@ -50,8 +50,7 @@ def people_roles(terraform_cli_config: Path, tmp_path_factory: pytest.TempPathFa
     """The example's environment stack applied to its own moto server (stopped afterwards)."""
     tmp = tmp_path_factory.mktemp("emulator-people-roles")
     out = tmp / "generated"
-    result = run_main("synth", "--config", str(EXAMPLE), "--out", str(out))
-    assert result.returncode == 0, result.stderr
+    synth_config(EXAMPLE, out)
     stack_dir = out / "stacks" / ENVIRONMENT
     profile: Profile = load_profile()
     with moto_server(tmp / "logs") as server:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT, run_main
+from conftest import ROOT, synth_config
 from emulator import EmulatorStack, Profile, generated_addresses, load_profile, moto_server
 
 from modules.config import Environment, load_platform
@@ -38,8 +38,7 @@ def owner(terraform_cli_config: Path, tmp_path_factory: pytest.TempPathFactory) 
     (env,) = load_platform(EXAMPLE).environments
     tmp = tmp_path_factory.mktemp("emulator-account")
     out = tmp / "generated"
-    result = run_main("synth", "--config", str(EXAMPLE), "--out", str(out))
-    assert result.returncode == 0, result.stderr
+    synth_config(EXAMPLE, out)
     stack_dir = out / "stacks" / env.name
     with moto_server(tmp / "logs", account_id=env.account_id) as server:
         stack = EmulatorStack(stack_dir, tmp / "stacks", terraform_cli_config, server, load_profile())

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, run_main
+from conftest import ROOT, synth_config
 from emulator import EmulatorStack, load_profile, moto_server, project_account_id, unexpected_changes
 
 EXAMPLE = ROOT / "examples" / "secrets"
@@ -39,8 +39,7 @@ def leaked(text: str | bytes, values: tuple[str, ...] = (STRIPE, SIGNING, STRIPE
 @pytest.fixture(scope="module")
 def example_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("secrets-example") / "generated"
-    result = run_main("synth", "--config", str(EXAMPLE), "--out", str(out))
-    assert result.returncode == 0, result.stderr
+    synth_config(EXAMPLE, out)
     return out
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT, run_main
+from conftest import ROOT, synth_config
 from emulator import EmulatorStack, generated_addresses, load_profile, moto_server
 
 from modules.config import Platform, load_platform
@@ -40,8 +40,7 @@ def bootstrap(terraform_cli_config: Path, tmp_path_factory: pytest.TempPathFacto
     platform = load_platform(EXAMPLE)
     tmp = tmp_path_factory.mktemp("emulator-state-access")
     out = tmp / "generated"
-    result = run_main("synth", "--config", str(EXAMPLE), "--out", str(out))
-    assert result.returncode == 0, result.stderr
+    synth_config(EXAMPLE, out)
     with moto_server(tmp / "logs", account_id=platform.project.account_id) as server:
         stack = EmulatorStack(
             out / "stacks" / "bootstrap", tmp / "stacks", terraform_cli_config, server, load_profile()

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT, run_main
+from conftest import ROOT, synth_config
 from emulator import (
     EmulatorStack,
     MotoServer,
@@ -89,8 +89,7 @@ def bootstrap(terraform_cli_config: Path, tmp_path_factory: pytest.TempPathFacto
     platform = load_platform(EXAMPLE)
     tmp = tmp_path_factory.mktemp("emulator-terraform-cloud")
     out = tmp / "generated"
-    result = run_main("synth", "--config", str(EXAMPLE), "--out", str(out))
-    assert result.returncode == 0, result.stderr
+    synth_config(EXAMPLE, out)
     with moto_server(tmp / "logs", account_id=platform.project.account_id, pin_account=False) as server:
         operator = operator_in(server, platform.project.account_id)
         # local_backend: the harness's override replaces the stack's `cloud` block with local state
