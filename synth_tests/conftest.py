@@ -7,6 +7,7 @@ shared between workers.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -20,7 +21,8 @@ CONFIG_DIR = ROOT / "environments"
 
 
 def run_main(*args: str, cwd: Path = ROOT, timeout: int = 300) -> subprocess.CompletedProcess[str]:
-    """`python main.py ARGS` in a subprocess, as a user runs it."""
+    """`python main.py ARGS` in a subprocess, as a user runs it: without this process's NODE_OPTIONS,
+    to which modules/cdk.py added its hooks (the child's modules/cdk.py adds them itself)."""
     return subprocess.run(
         [sys.executable, str(ROOT / "main.py"), *args],
         cwd=cwd,
@@ -28,6 +30,7 @@ def run_main(*args: str, cwd: Path = ROOT, timeout: int = 300) -> subprocess.Com
         text=True,
         timeout=timeout,
         check=False,
+        env={k: v for k, v in os.environ.items() if k != "NODE_OPTIONS"},
     )
 
 

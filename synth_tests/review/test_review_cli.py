@@ -8,21 +8,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+from conftest import run_main
 from review_fixtures import BILLING, DEV_PLAN, OPENED_INGRESS, dev_plan_data
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def review(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, str(ROOT / "main.py"), "review", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env={k: v for k, v in os.environ.items() if k != "NODE_OPTIONS"},
-    )
+    return run_main("review", *args, timeout=120)
 
 
 def warnings_only(tmp_path: Path) -> Path:

@@ -15,14 +15,13 @@ import json
 import os
 import re
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import ROOT, run_main
 from emulator import (
     BACKEND_CONFIG_FILE,
     DEAD_PROXY,
@@ -291,27 +290,11 @@ PLAN_FIXTURE = "dev-plan.json"
 OPENED_INGRESS = "review_ssh_from_ipv4_any"
 
 
-def main_py(*args: str) -> subprocess.CompletedProcess[str]:
-    """`python main.py ARGS` as a user runs it, without this process's NODE_OPTIONS (modules/cdk.py
-    added its hooks there)."""
-    root = Path(__file__).resolve().parents[2]
-    return subprocess.run(
-        [sys.executable, str(root / "main.py"), *args],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        env={k: v for k, v in os.environ.items() if k != "NODE_OPTIONS"},
-    )
-
-
 def changed_dev_config(into: Path) -> Path:
     """environments/ copied, dev.toml changed the way a risky pull request would: the database
     engine (forces a new RDS instance), the uploads bucket and the api's use of it removed, and the
     billing service scaled to zero."""
-    root = Path(__file__).resolve().parents[2]
-    shutil.copytree(root / "environments", into)
+    shutil.copytree(ROOT / "environments", into)
     dev = into / "dev.toml"
     text = dev.read_text()
     for old, new in (
@@ -333,7 +316,7 @@ def changed_dev_config(into: Path) -> Path:
 
 
 def synthesize_changed(config: Path, out: Path) -> Path:
-    result = main_py("synth", "--env", "dev", "--config", str(config), "--out", str(out))
+    result = run_main("synth", "--env", "dev", "--config", str(config), "--out", str(out))
     assert result.returncode == 0, result.stderr
     return out
 
@@ -541,7 +524,7 @@ class TestDevStack:
         if os.environ.get("UPDATE_PLAN_FIXTURES") == "1":
             (PLAN_FIXTURES / PLAN_FIXTURE).write_text(shown)  # as Terraform wrote it
 
-        result = main_py("review", str(plan_path), "--format", "json", "--fail-on", "danger")
+        result = run_main("review", str(plan_path), "--format", "json", "--fail-on", "danger")
         assert result.returncode == 3, result.stderr
         (stack,) = json.loads(result.stdout)["stacks"]
         assert stack["stack"] == "dev"
