@@ -14,6 +14,7 @@ from modules.config.compute import ClusterConfig
 from modules.config.data import BucketConfig, CacheConfig, DatabaseConfig, FilesystemConfig
 from modules.config.edge import DomainConfig, EdgeConfig
 from modules.config.network import NetworkConfig
+from modules.config.observability import AlarmsConfig, ApmConfig, NotificationsConfig, TracingConfig
 from modules.config.profiles import DEFAULT_PROFILE, ProfileName
 from modules.config.project import ProjectConfig, default_tags
 from modules.config.secrets import ParameterConfig, SecretConfig
@@ -70,6 +71,15 @@ class EnvironmentConfig(Strict):
     """Application S3 buckets (uploads, static assets, backups, logs), one table each."""
     filesystems: list[FilesystemConfig] = []
     """EFS file systems that services mount, one table each."""
+    alarms: AlarmsConfig
+    """The default alarm set: thresholds and evaluation window; every alarm notifies the alerts topic."""
+    notifications: NotificationsConfig
+    """The `alerts` and `deployments` SNS topics' subscriptions, GuardDuty's severity floor, and the
+    Discord notifier."""
+    tracing: TracingConfig = TracingConfig()
+    """AWS X-Ray for the services: a daemon sidecar, a sampling rule and a group."""
+    apm: ApmConfig | None = None
+    """An external APM (Datadog, New Relic or Sentry) for the services; unset: none."""
     access: AccessConfig = AccessConfig()
     """The environment's roles for people (readonly, operator, admin): who may assume each, MFA
     and session length; a level with no principals has no role."""
@@ -119,6 +129,14 @@ class Environment:
         """Whether the environment lives in the account of the state bucket (else the loader made
         sure it names `assume_role_arn`, which the bootstrap stack grants its state)."""
         return self.account_id == self.project.account_id
+
+    def traced(self, service: ServiceConfig) -> bool:
+        """Whether `service` runs an X-Ray daemon: its own `tracing`, else the environment's."""
+        return (service.tracing or self.config.tracing.mode) == "xray"
+
+    def apm_for(self, service: ServiceConfig) -> ApmConfig | None:
+        """The environment's `[apm]` for `service`, None when there is none or the service opts out."""
+        return self.config.apm if service.apm else None
 
     @property
     def network(self) -> NetworkConfig:

@@ -38,6 +38,7 @@ from modules.config.edge import DomainConfig, EdgeConfig
 from modules.config.environment import Environment, EnvironmentConfig, Platform
 from modules.config.errors import ConfigError, ConfigProblem, labelled, problems_of
 from modules.config.network import parse_vpc_cidr
+from modules.config.observability import ApmConfig, NotificationsConfig, observability_rules
 from modules.config.profiles import DEFAULT_PROFILE, OPTIONAL_SECTIONS, PER_ENTRY_SECTIONS, PROFILES
 from modules.config.project import PROJECT_FILE, ProjectConfig
 from modules.config.secrets import ParameterConfig, SecretConfig, secret_rules
@@ -166,6 +167,7 @@ def _environment(
         database, cache = config.database, config.cache
         buckets: list[BucketConfig | None] = list(config.buckets)
         filesystems: list[FilesystemConfig | None] = list(config.filesystems)
+        notifications, apm = config.notifications, config.apm
     except ValidationError as exc:
         profile = merged.get("profile", DEFAULT_PROFILE)
         errors = [e for e in exc.errors() if not _profile_default(e, profile)]
@@ -180,6 +182,8 @@ def _environment(
         cache = _valid(CacheConfig, merged["cache"]) if "cache" in merged else None
         buckets = _valid_entries(BucketConfig, merged.get("buckets", []))
         filesystems = _valid_entries(FilesystemConfig, merged.get("filesystems", []))
+        notifications = _valid(NotificationsConfig, merged.get("notifications"))
+        apm = _valid(ApmConfig, merged["apm"]) if "apm" in merged else None
     production = profile == "production" if isinstance(profile, str) and profile in PROFILES else None
     rules = service_rules(services, edge, domain, production, domain_set="domain" in merged)
     rules += secret_rules(services, secrets, parameters)
@@ -222,6 +226,11 @@ def _environment(
         buckets=buckets,
         filesystems=filesystems,
         production=production,
+    )
+    rules += observability_rules(
+        notifications,
+        apm,
+        None if any(entry is None for entry in secrets) else [entry.name for entry in secrets if entry],
     )
     problems += [ConfigProblem(shown, labelled(key, merged), problem) for key, problem in rules]
     return (config if not problems else None), problems, _vpc_cidr(merged)

@@ -41,6 +41,9 @@ PROFILES: dict[str, dict[str, Any]] = {
             "log_retention_days": 30,
         },
         "filesystems": {"backup": False},
+        # Quiet: five breaching minutes before an alarm; logs kept a month.
+        "alarms": {"evaluation_periods": 5},
+        "notifications": {"log_retention_days": 30},
     },
     "production": {
         "network": {"nat": "per_az", "flow_log_retention_days": 365},
@@ -69,6 +72,8 @@ PROFILES: dict[str, dict[str, Any]] = {
             "log_retention_days": 365,
         },
         "filesystems": {"backup": True},
+        "alarms": {"evaluation_periods": 3},
+        "notifications": {"log_retention_days": 365},
     },
 }
 DEFAULT_PROFILE: ProfileName = "production"

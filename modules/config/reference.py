@@ -68,6 +68,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("environment", ("domain",), "`[domain]`"),
     Section("environment", ("services",), "`[[services]]`"),
     Section("environment", ("services", "autoscaling"), "`services.autoscaling`"),
+    Section("environment", ("services", "alarms"), "`services.alarms`"),
     Section("environment", ("secrets",), "`[[secrets]]`"),
     Section("environment", ("parameters",), "`[[parameters]]`"),
     Section("environment", ("database",), "`[database]`"),
@@ -75,6 +76,10 @@ SECTIONS: tuple[Section, ...] = (
     Section("environment", ("buckets",), "`[[buckets]]`"),
     Section("environment", ("filesystems",), "`[[filesystems]]`"),
     Section("environment", ("access",), "`[access]`"),
+    Section("environment", ("alarms",), "`[alarms]`"),
+    Section("environment", ("notifications",), "`[notifications]`"),
+    Section("environment", ("tracing",), "`[tracing]`"),
+    Section("environment", ("apm",), "`[apm]`"),
 )
 ROOTS: dict[str, type[BaseModel]] = {"project": ProjectConfig, "environment": EnvironmentConfig}
 
@@ -165,14 +170,19 @@ def type_text(hint: Any, metadata: list[Any] | tuple[Any, ...] = ()) -> str:
         return f"table of {type_text(key)} = {type_text(value)}"
     if hint is bool:
         return "bool"
-    if hint is int:
+    if hint in (int, float):
+        # A float's lower bound may be exclusive (gt): "above 0" reads better than a range.
+        name = hint.__name__
         low = next((m.ge for m in metadata if isinstance(m, annotated_types.Ge)), None)
+        above = next((m.gt for m in metadata if isinstance(m, annotated_types.Gt)), None)
         high = next((m.le for m in metadata if isinstance(m, annotated_types.Le)), None)
         if low is not None and high is not None:
-            return f"int ({low}-{high})"
+            return f"{name} ({low}-{high})"
+        if above is not None and high is not None:
+            return f"{name} (above {above}, at most {high})"
         if low is not None:
-            return f"int ({low} or more)"
-        return "int"
+            return f"{name} ({low} or more)"
+        return name
     if hint is str:
         return "string"
     if hint is IPv4Network:

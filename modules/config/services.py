@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, Field, StringConstraints, model_validator
 
 from modules.config.edge import DomainConfig, EdgeConfig
+from modules.config.observability import ServiceAlarmsConfig, Tracing
 from modules.config.rules import rule
 from modules.config.types import EnvName, HostName, PathPattern, SecretRef, Slug, Strict
 from modules.config.uses import Use, check_use, parse_use
@@ -88,6 +89,12 @@ class ServiceConfig(Strict):
     autoscaling: AutoscalingConfig = AutoscalingConfig()
     """Target tracking of the service's task count, when `max_count` is above `min_count` (an inline
     table: `autoscaling = { cpu_percent = 50 }`)."""
+    alarms: ServiceAlarmsConfig = ServiceAlarmsConfig()
+    """The service's own alarm thresholds (an inline table: `alarms = { cpu_percent = 95 }`)."""
+    tracing: Tracing | None = None
+    """xray: an X-Ray daemon sidecar for this service; none: no tracing; unset: `tracing.mode`."""
+    apm: bool = True
+    """false: this service opts out of the environment's `[apm]`."""
     uses: list[Annotated[str, AfterValidator(check_use)]] = []
     """What the service needs, one string each; exactly those network paths, grants and connection
     settings are opened: `service:<name>` (call an internal service), `database` or `database:iam`,

@@ -60,6 +60,17 @@ WeeklyWindow = Annotated[
     ),
 ]
 DatabaseIdentifier = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z][a-zA-Z0-9_]{0,15}$")]
+# `secret:<name>`: a `[[secrets]]` entry of the same file.
+DeclaredSecret = Annotated[str, StringConstraints(pattern=r"^secret:[a-z]([a-z0-9-]{0,62}[a-z0-9])?$")]
+Email = Annotated[
+    str,
+    StringConstraints(
+        max_length=254, pattern=r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$"
+    ),
+]
+HttpsUrl = Annotated[
+    str, StringConstraints(max_length=2048, pattern=r"^https://[A-Za-z0-9.-]+(:[0-9]+)?(/\S*)?$")
+]
 SecretRef = Annotated[
     str,
     StringConstraints(
@@ -156,6 +167,9 @@ DESCRIBED_TYPES: tuple[tuple[Any, str, str], ...] = (
         "database identifier",
         "must be 1-16 letters, digits and '_', starting with a letter",
     ),
+    (DeclaredSecret, "declared secret", "must be secret:<name>, naming a [[secrets]] entry of this file"),
+    (Email, "email address", "must be an email address such as ops@example.com"),
+    (HttpsUrl, "HTTPS URL", "must be an https:// URL such as https://events.example.com/sns"),
     (
         SecretName,
         "secret name",
@@ -173,6 +187,7 @@ IN_PLACE_PATTERN_WORDS: dict[str, str] = {
     r"^[0-9][0-9a-z._]*$": "must be an engine version such as 16.6 or 8.0.mysql_aurora.3.08.0",
     r"^[0-9]+\.[0-9]+$": "must be a major.minor engine version such as 8.0",
     r"^https?://[a-z0-9.*-]+(:[0-9]+)?$": "must be an origin such as https://app.example.com (no path)",
+    r"^[a-z0-9.-]+\.[a-z]{2,}$": "must be a lower-case host name such as datadoghq.eu",
 }
 # Every pattern of the schema -> its words (the project's owner shares the tag key's pattern).
 PATTERN_WORDS: dict[str, str] = {
