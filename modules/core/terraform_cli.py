@@ -105,10 +105,13 @@ def stack_dirs(out_dir: Path) -> list[Path]:
 
 
 def scratch_copy(stack_dir: Path, into: Path) -> Path:
-    """Copy a synthesized stack into a scratch working directory."""
+    """Copy a synthesized stack into a scratch working directory: its cdk.tf.json and the packages it
+    references by relative `filename` (a Lambda zip), nothing Terraform left there."""
     target = into / stack_dir.name
     target.mkdir(parents=True, exist_ok=True)
     shutil.copy2(stack_dir / "cdk.tf.json", target / "cdk.tf.json")
+    for package in sorted(stack_dir.glob("*.zip")):
+        shutil.copy2(package, target / package.name)
     return target
 
 
