@@ -7,6 +7,7 @@ Layers, lowest first; a module imports only from its own package or from a lower
     pages     the environment pages, rendered from the config (jinja2; never cdktf)
     cdk       the one import point of cdktf, constructs and the AWS provider bindings
     security, network
+    observability, notifications   alarms, dashboard, tracing, APM; SNS topics, EventBridge, Discord
     data
     compute
     edge

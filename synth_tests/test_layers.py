@@ -18,6 +18,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("pages",),
     ("cdk",),
     ("security", "network"),
+    ("observability", "notifications"),
     ("data",),
     ("compute",),
     ("edge",),

@@ -1,0 +1,1 @@
+"""Notifications: SNS topics, EventBridge rules, the Discord notifier."""
