@@ -25,6 +25,7 @@ def test_the_examples_are_the_ones_the_readme_lists() -> None:
         "existing-certificate",
         "internal-tcp-service",
         "multi-account",
+        "observability",
         "people-roles",
         "secrets",
         "separate-account",
@@ -38,6 +39,15 @@ def test_the_examples_are_the_ones_the_readme_lists() -> None:
 def only_environment(name: str):
     (env,) = load_platform(EXAMPLES / name).environments
     return env
+
+
+def test_observability_traces_and_instruments_all_but_the_worker() -> None:
+    env = only_environment("observability")
+    web, worker = env.services
+    assert (env.traced(web), env.traced(worker)) == (True, False)
+    assert env.apm_for(web) is env.config.apm and env.apm_for(worker) is None
+    assert web.alarms.cpu_percent == 95
+    assert env.config.notifications.discord_webhook_secret == "secret:discord"
 
 
 def test_ec2_capacity() -> None:

@@ -147,6 +147,9 @@ class Cluster(Construct):
         # attribute waits until the providers are attached (ECS refuses a strategy naming a
         # provider the cluster does not have yet).
         self.name: str = association.cluster_name
+        # The same name as text, for what only names the cluster (event patterns, alarm dimensions,
+        # the dashboard): a plan reviewer reads the name there, not a reference.
+        self.plain_name: str = props.cluster_name
         self.capacity_provider_strategy: tuple[tuple[str, int, int], ...] = strategy
         self.launch_type_is_ec2: bool = props.compute == "ec2"
         self.exec_log_group_name: str = exec_log_group.name

@@ -45,6 +45,9 @@ class AccountConfig(Strict):
     access_analyzer: bool = True
     """Owner only: an IAM Access Analyzer (account zone of trust) in the environment's region, which
     reports resources shared outside the account."""
+    xray_encryption: bool = True
+    """Owner only: X-Ray encrypts the traces of every environment of the account in this region with
+    this environment's key (X-Ray has one such setting per account and region)."""
     cloudwatch_retention_days: int = 365
     """Owner only: days the trail's events and GuardDuty's findings are kept in CloudWatch Logs (a
     CloudWatch Logs retention value)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, Field, StringConstraints, field_validator, model_validator
 
 from modules.config.edge import DomainConfig, EdgeConfig
 from modules.config.observability import ServiceAlarmsConfig, Tracing
@@ -34,6 +34,11 @@ class AutoscalingConfig(Strict):
     """Target average memory utilization of the service's tasks (percent); 0: no memory policy."""
     requests_per_target: int = Field(default=0, ge=0, le=1_000_000)
     """Target ALB requests per task per minute (http services); 0: no request count policy."""
+
+
+# The sidecar containers that `[tracing]` and `[apm]` add beside a service's own container
+# (modules/observability): a service of that name would clash with its sidecar in the task.
+SIDECAR_NAMES = frozenset({"xray-daemon", "datadog-agent", "newrelic-infra"})
 
 
 class ServiceConfig(Strict):
@@ -100,6 +105,13 @@ class ServiceConfig(Strict):
     settings are opened: `service:<name>` (call an internal service), `database` or `database:iam`,
     `cache`, `bucket:<name>:<read|write|read-write>`, `filesystem:<name>:<path>[:ro]` (README:
     Data stores)."""
+
+    @field_validator("name")
+    @classmethod
+    def _not_a_sidecar_name(cls, name: str) -> str:
+        if name in SIDECAR_NAMES:
+            raise ValueError("is the name of a tracing or APM sidecar container; choose another name")
+        return name
 
     @model_validator(mode="before")
     @classmethod

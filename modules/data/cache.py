@@ -119,7 +119,7 @@ class Cache(PeerAdmission, Construct):
     disabled `default` user, in the cache's user group.
 
     Exposes `security_group_id`, `endpoint` (primary), `reader_endpoint`, `port`,
-    `replication_group_id`, `arn` and `user_ids` (by service name; empty without IAM auth).
+    `replication_group_id`, `member_cluster_ids`, `arn` and `user_ids` (by service name; empty without IAM auth).
     """
 
     def __init__(self, scope: Construct, id: str, props: CacheProps) -> None:
@@ -209,6 +209,10 @@ class Cache(PeerAdmission, Construct):
         self.reader_endpoint: str = group.reader_endpoint_address
         self.port: int = CACHE_PORT
         self.replication_group_id: str = group.id
+        # The group's member clusters, named by ElastiCache <group id>-001, -002, ... (CacheClusterId).
+        self.member_cluster_ids: tuple[str, ...] = tuple(
+            f"{props.replication_group_id}-{n:03d}" for n in range(1, props.node_count + 1)
+        )
         self.arn: str = group.arn
 
     def _users(self, props: CacheProps) -> aws.elasticache_user_group.ElasticacheUserGroup:

@@ -116,7 +116,7 @@ class Database(PeerAdmission, Construct):
     enhanced monitoring with its own role. The log groups RDS exports to are created first, with a
     retention and the key, so RDS never creates unencrypted ones that never expire.
 
-    Exposes `identifier`, `arn`, `security_group_id`, `endpoint` (the writer's host name),
+    Exposes `identifier`, `instance_identifiers` (the instance, or Aurora's members), `arn`, `security_group_id`, `endpoint` (the writer's host name),
     `reader_endpoint` (Aurora; None for an instance), `port`, `database_name`, `master_secret_arn`,
     `resource_id` and `log_group_names`; `grant(service_name, use)` and `allow_from(label, group)`.
     """
@@ -314,6 +314,12 @@ class Database(PeerAdmission, Construct):
             self.resource_id = instance.resource_id
 
         self.identifier: str = props.identifier
+        # The DB instances (CloudWatch's DBInstanceIdentifier): the instance, or Aurora's members.
+        self.instance_identifiers: tuple[str, ...] = (
+            tuple(f"{props.identifier}-{n}" for n in range(1, database.instance_count + 1))
+            if database.aurora
+            else (props.identifier,)
+        )
         self.port: int = database.port
         self.database_name: str = database.database_name
 

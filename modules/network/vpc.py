@@ -68,7 +68,8 @@ class Network(Construct):
     and one private route table per zone, so losing a zone never cuts egress in the others).
 
     Exposes `vpc_id`, `vpc_cidr`, `public_subnet_ids`, `private_subnet_ids`,
-    `private_route_table_ids`, `nat_gateway_ids` and `endpoint_security_group_id` (or None).
+    `private_route_table_ids`, `nat_gateway_ids` (and `nat_gateway_ids_by_zone`, by zone letter) and
+    `endpoint_security_group_id` (or None).
     """
 
     def __init__(self, scope: Construct, id: str, props: NetworkProps) -> None:
@@ -203,6 +204,9 @@ class Network(Construct):
         self.private_subnet_ids: list[str] = [private_subnets[z.letter].id for z in props.zones]
         self.private_route_table_ids: list[str] = private_table_ids
         self.nat_gateway_ids: list[str] = [nat.id for nat in nat_gateways.values()]
+        self.nat_gateway_ids_by_zone: dict[str, str] = {
+            letter: nat.id for letter, nat in nat_gateways.items()
+        }
 
     def _private_route_table(self, id: str, name: str, vpc_id: str, nat_gateway_id: str | None):
         table = aws.route_table.RouteTable(self, id, vpc_id=vpc_id, tags={"Name": name})

@@ -1,1 +1,1 @@
-"""Notifications: SNS topics, EventBridge rules, the Discord notifier."""
+"""Who hears about it: the alerts and deployments SNS topics, the EventBridge rules, the Discord notifier."""

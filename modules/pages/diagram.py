@@ -127,7 +127,7 @@ def architecture(env: Environment) -> Diagram:
     _network(diagram, env)
     _services(diagram, env)
     _stores(diagram, env)
-    # Hooks: the concerns that have not landed draw nothing yet.
+    # Hook: the CI/CD concern has not landed and draws nothing yet.
     _pipelines(diagram, env)
     _notifications(diagram, env)
     return Diagram(tuple(diagram.nodes), tuple(diagram.edges))
@@ -396,6 +396,52 @@ def _pipelines(diagram: _Builder, env: Environment) -> None:
     an edge from each to the services it deploys. Nothing yet: the environment has none."""
 
 
+def has_alarms(env: Environment) -> bool:
+    """Whether the default alarm set has anything to watch (modules/observability/resources.py): a
+    load balancer or service, a store, a NAT gateway or the notifier; with none, no alarm at all."""
+    config = env.config
+    watched = (
+        env.services,
+        config.database,
+        config.cache,
+        env.network.nat != "none",
+        config.notifications.discord_webhook_secret,
+    )
+    return config.alarms.enabled and any(watched)
+
+
 def _notifications(diagram: _Builder, env: Environment) -> None:
-    """Hook for the observability and notifications concerns: the alert topic, the alarms that
-    notify it and where it delivers (Discord, Slack). Nothing yet: the environment has none."""
+    """The alerts and deployments topics (modules/notifications/topics.py), what publishes to them
+    (the alarms, the EventBridge rules), and the Discord notifier that both deliver to."""
+    alerts = diagram.add(
+        Node(node_id("topic", "alerts"), "SNS alerts", (address("aws_sns_topic", "topics", "alerts"),), "box")
+    )
+    deployments = diagram.add(
+        Node(
+            node_id("topic", "deployments"),
+            "SNS deployments",
+            (address("aws_sns_topic", "topics", "deployments"),),
+            "box",
+        )
+    )
+    if has_alarms(env):
+        alarms = diagram.add(
+            Node(
+                "alarms",
+                "CloudWatch alarms",
+                (address("aws_cloudwatch_composite_alarm", "alarms", "environment-unhealthy"),),
+                "box",
+            )
+        )
+        diagram.connect(alarms, alerts)
+    if env.config.notifications.discord_webhook_secret is not None:
+        discord = diagram.add(
+            Node(
+                "discord",
+                "Discord notifier\nLambda",
+                (address("aws_lambda_function", "discord-notifier", "function"),),
+                "box",
+            )
+        )
+        diagram.connect(alerts, discord)
+        diagram.connect(deployments, discord)

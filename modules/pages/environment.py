@@ -26,7 +26,7 @@ from modules.config.data import bucket_name
 from modules.config.secrets import PARAMETER_PREFIX, SECRET_PREFIX
 from modules.core.markdown import table_cell, templates
 from modules.core.stamp import cache_root
-from modules.pages.diagram import GATEWAY_ENDPOINTS, Diagram, architecture
+from modules.pages.diagram import GATEWAY_ENDPOINTS, Diagram, architecture, has_alarms
 
 TEMPLATE = "environment.md.j2"
 # Where a URL needs a name Terraform only knows after apply: the stack's outputs give each.
@@ -109,9 +109,8 @@ class EnvironmentPage:
     max_session_hours: int
     secrets: tuple[SecretRow, ...]
     external_secrets: tuple[tuple[str, str, str], ...]  # (service, variable, reference)
-    # Hooks for the observability and notifications concerns: empty until they land.
-    alarms: tuple[str, ...]
-    topics: tuple[str, ...]
+    alarms: tuple[str, ...]  # what watches the environment, one line each
+    topics: tuple[str, ...]  # the SNS topics and where each delivers
     diagram: Diagram
 
     @classmethod
@@ -141,8 +140,8 @@ class EnvironmentPage:
                 for variable, ref in sorted(s.secrets.items())
                 if not ref.startswith((SECRET_PREFIX, PARAMETER_PREFIX))
             ),
-            alarms=(),
-            topics=(),
+            alarms=_watching(env),
+            topics=_topics(env),
             diagram=architecture(env),
         )
 
@@ -165,6 +164,59 @@ def _roles(env: Environment) -> tuple[RoleRow, ...]:
         )
         for level in access.levels
     )
+
+
+def _watching(env: Environment) -> tuple[str, ...]:
+    """The default alarm set, the dashboard, the audit alarms and the tracing, as configured."""
+    alarms, tracing, apm = env.config.alarms, env.config.tracing, env.config.apm
+    lines = []
+    if has_alarms(env):
+        lines.append(
+            f"Default alarms (`{env.prefix}-*`) on the load balancers, services, stores and NAT gateways, "
+            f"each after {_plural(alarms.evaluation_periods, 'breaching period')} of {alarms.period_seconds} s, "
+            f"and the composite `{env.prefix}-environment-unhealthy`: they notify the alerts topic"
+        )
+    elif not alarms.enabled:
+        lines.append("No default alarms (`alarms.enabled = false`)")
+    else:
+        lines.append(
+            "No default alarms: nothing to watch yet (no load balancer, service, store or NAT gateway)"
+        )
+    lines.append(f"CloudWatch dashboard `{env.prefix}`: a row per load balancer, service and store")
+    if env.config.account.owner and env.config.account.cloudtrail:
+        lines.append(
+            "CIS audit alarms on the account's CloudTrail events (root use, IAM and network changes, ...)"
+        )
+    traced = [s.name for s in env.services if env.traced(s)]
+    if traced:
+        lines.append(
+            f"X-Ray tracing ({tracing.sampling_rate:g} of requests beyond {tracing.reservoir_per_second}/s): {', '.join(traced)}"
+        )
+    if apm is not None:
+        users = [s.name for s in env.services if env.apm_for(s) is not None]
+        if users:
+            lines.append(f"APM {apm.provider} (key from `{apm.key_secret}`): {', '.join(users)}")
+    return tuple(lines)
+
+
+def _topics(env: Environment) -> tuple[str, ...]:
+    """The alerts and deployments topics, their subscriptions and the Discord notifier."""
+    notifications = env.config.notifications
+    alerts = [*notifications.alert_emails, *notifications.alert_https_endpoints]
+    lines = [
+        f"SNS topic `{env.prefix}-alerts` (alarms, task crashes, RDS events, image scans"
+        + (", GuardDuty findings" if env.config.account.owner and env.config.account.guardduty else "")
+        + "): "
+        + (", ".join(alerts) if alerts else "no subscriptions"),
+        f"SNS topic `{env.prefix}-deployments` (failed or rolled-back deployments): "
+        + (", ".join(notifications.deployment_emails) or "no subscriptions"),
+    ]
+    if notifications.discord_webhook_secret is not None:
+        lines.append(
+            f"Discord: the Lambda `{env.prefix}-discord-notifier` posts both topics to the webhook in "
+            f"`{notifications.discord_webhook_secret}`"
+        )
+    return tuple(lines)
 
 
 def _account_services(env: Environment) -> tuple[str, ...]:

@@ -29,6 +29,19 @@ def rds_log_group_prefix(identifier: str, *, aurora: bool) -> str:
     return f"/aws/rds/{'cluster' if aurora else 'instance'}/{identifier}"
 
 
+# Lambda names a function's log group after it (/aws/lambda/<function>); the notifier's group is
+# created first, encrypted with this key (notifications/discord/notifier.py), so the key admits
+# exactly that group, and only in an environment that has the notifier.
+def notifier_function_name(env_prefix: str) -> str:
+    """The Discord notifier's Lambda function, `<project>-<env>-discord-notifier`."""
+    return f"{env_prefix}-discord-notifier"
+
+
+def lambda_log_group_name(function_name: str) -> str:
+    """The log group Lambda writes `function_name`'s logs to."""
+    return f"/aws/lambda/{function_name}"
+
+
 @dataclass(frozen=True)
 class EnvironmentKeyProps:
     """What the environment key needs."""
@@ -36,6 +49,7 @@ class EnvironmentKeyProps:
     name: str  # "<project>-<env>"; the alias is alias/<name>
     log_group_prefix: str  # "/<project>/<env>": every log group of the environment starts with it
     extra_log_group_prefixes: tuple[str, ...]  # groups AWS names outside it (the database's exports)
+    extra_log_group_names: tuple[str, ...]  # single groups AWS names outside it (the notifier's)
     region: str
     account_id: str
     deletion_window_days: int  # days a scheduled deletion waits, and can still be cancelled
@@ -46,6 +60,7 @@ class EnvironmentKeyProps:
             name=env.prefix,
             log_group_prefix=env.log_group_prefix,
             extra_log_group_prefixes=_database_log_groups(env),
+            extra_log_group_names=_lambda_log_groups(env),
             region=env.region,
             account_id=env.account_id,
             deletion_window_days=KEY_DELETION_WINDOW_DAYS,
@@ -57,7 +72,7 @@ class EnvironmentKeyProps:
         base = f"arn:{partition(self.region)}:logs:{self.region}:{self.account_id}:log-group:"
         return tuple(
             f"{base}{prefix}/*" for prefix in (self.log_group_prefix, *self.extra_log_group_prefixes)
-        )
+        ) + tuple(f"{base}{name}" for name in self.extra_log_group_names)
 
 
 def _database_log_groups(env: Environment) -> tuple[str, ...]:
@@ -67,9 +82,15 @@ def _database_log_groups(env: Environment) -> tuple[str, ...]:
     return (rds_log_group_prefix(database_identifier(env.prefix), aurora=database.aurora),)
 
 
+def _lambda_log_groups(env: Environment) -> tuple[str, ...]:
+    if env.config.notifications.discord_webhook_secret is None:
+        return ()
+    return (lambda_log_group_name(notifier_function_name(env.prefix)),)
+
+
 class EnvironmentKey(Construct):
     """A KMS key with yearly rotation and an alias; CloudWatch Logs may use it for this env's groups
-    (and for its database's export groups, which RDS names).
+    (and for its database's export groups, which RDS names, and its notifier's, which Lambda names).
 
     Exposes `arn` and `alias_name`.
     """

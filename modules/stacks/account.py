@@ -16,6 +16,7 @@ from modules.data import (
     PrivateBucketProps,
     server_access_log_bucket,
 )
+from modules.observability import XrayEncryption, XrayEncryptionProps
 from modules.security import (
     AccessAnalyzer,
     AccessAnalyzerProps,
@@ -39,16 +40,18 @@ ACCESS_LOG_NONCURRENT_VERSION_DAYS = 1
 
 class AccountServices(Construct):
     """CloudTrail (its key, its `PrivateBucket` and that bucket's server access-log bucket, the trail),
-    GuardDuty and IAM Access Analyzer, each as `[account]` switches it. Only for the environment that
+    GuardDuty, IAM Access Analyzer and X-Ray's encryption with the environment key, each as `[account]` switches it. Only for the environment that
     owns its account.
 
-    Exposes `trail_arn` and `detector_id` (None when switched off).
+    Exposes `trail_arn`, `trail_log_group_name` (the audit alarms' source) and `detector_id` (None
+    when switched off).
     """
 
     def __init__(self, scope: Construct, id: str, env: Environment, kms_key_arn: str) -> None:
         super().__init__(scope, id)
         settings = env.config.account
         self.trail_arn: str | None = None
+        self.trail_log_group_name: str | None = None
         self.detector_id: str | None = None
         if settings.cloudtrail:
             names = TrailNames.of(env)
@@ -103,8 +106,11 @@ class AccountServices(Construct):
                 ),
             )
             self.trail_arn = trail.arn
+            self.trail_log_group_name = trail.log_group_name
         if settings.guardduty:
             guardduty = GuardDuty(self, "guardduty", GuardDutyProps.of(env, kms_key_arn))
             self.detector_id = guardduty.detector_id
         if settings.access_analyzer:
             AccessAnalyzer(self, "access-analyzer", AccessAnalyzerProps.of(env))
+        if settings.xray_encryption:
+            XrayEncryption(self, "xray-encryption", XrayEncryptionProps.of(env, kms_key_arn))

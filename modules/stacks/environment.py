@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from modules.cdk import Construct, TerraformOutput, TerraformStack
 from modules.compute import Cluster, ClusterProps, Repositories, RepositoriesProps, Service, ServiceProps
 from modules.config import Environment
@@ -15,6 +17,22 @@ from modules.edge import (
 )
 from modules.edge.access_logs import INTERNAL_ALB_LOG_PREFIX, PUBLIC_ALB_LOG_PREFIX
 from modules.network import Network, NetworkProps
+from modules.notifications.discord import NotifierPackage, build_package
+from modules.notifications.discord.notifier import DiscordNotifier, DiscordNotifierProps
+from modules.notifications.events import EventRules, EventRulesProps
+from modules.notifications.topics import Topics, TopicsProps
+from modules.observability import (
+    Alarms,
+    AlarmsProps,
+    AuditAlarms,
+    AuditAlarmsProps,
+    Dashboard,
+    DashboardProps,
+    NotifierWatch,
+    Tracing,
+    TracingProps,
+    WatchedResources,
+)
 from modules.security import (
     EnvironmentKey,
     EnvironmentKeyProps,
@@ -26,6 +44,24 @@ from modules.security import (
 from modules.stacks.account import AccountServices
 from modules.stacks.data import DataStores
 from modules.stacks.providers import StateRole, aws_provider, cloud_backend, s3_backend
+
+
+def stack_packages(env: Environment) -> tuple[NotifierPackage, ...]:
+    """The Lambda packages the environment's stack references by relative file name, which the
+    synth writes beside its cdk.tf.json: the Discord notifier's, when `[notifications]` names its
+    webhook secret."""
+    if env.config.notifications.discord_webhook_secret is None:
+        return ()
+    return (build_package(),)
+
+
+@dataclass(frozen=True)
+class ServiceFronts:
+    """The cluster the services run on and the load balancers in front of them (None: not needed)."""
+
+    cluster: Cluster
+    public: PublicLoadBalancer | None
+    internal: InternalLoadBalancers | None
 
 
 class EnvironmentStack(TerraformStack):
@@ -51,6 +87,7 @@ class EnvironmentStack(TerraformStack):
         )
         TerraformOutput(self, "kms_key_arn", value=key.arn, description="The environment's KMS key")
 
+        account = None
         if env.config.account.owner:
             account = AccountServices(self, "account", env, key.arn)
             if account.trail_arn is not None:
@@ -67,7 +104,9 @@ class EnvironmentStack(TerraformStack):
         stores = DataStores(self, env, key.arn, network)
         stores.outputs(self)
 
-        cluster = self._services(env, key, network, secrets, stores) if env.services else None
+        fronts = self._services(env, key, network, secrets, stores) if env.services else None
+        cluster = fronts.cluster if fronts is not None else None
+        self._watch(env, key, network, secrets, stores, fronts, account)
         if env.config.access.levels:
             cluster_arn = cluster.arn if cluster is not None else None
             people = PeopleRoles(self, "access", PeopleRolesProps.of(env, key.arn, cluster_arn))
@@ -107,9 +146,88 @@ class EnvironmentStack(TerraformStack):
             else None,
         )
 
+    def _watch(
+        self,
+        env: Environment,
+        key: EnvironmentKey,
+        network: Network,
+        secrets: Secrets,
+        stores: DataStores,
+        fronts: ServiceFronts | None,
+        account: AccountServices | None,
+    ) -> None:
+        """The alerts and deployments topics, the events that reach them, the Discord notifier, and
+        what watches the rest: the default alarm set, the dashboard and, with the account's trail,
+        the CIS audit alarms."""
+        topics = Topics(self, "topics", TopicsProps.of(env))
+        EventRules(
+            self,
+            "events",
+            EventRulesProps.of(
+                env,
+                alerts_topic_arn=topics.alerts_topic_arn,
+                deployments_topic_arn=topics.deployments_topic_arn,
+                cluster_name=fronts.cluster.plain_name if fronts is not None else None,
+            ),
+        )
+        notifier = None
+        for package in stack_packages(env):
+            notifier = DiscordNotifier(
+                self,
+                "discord-notifier",
+                DiscordNotifierProps.of(
+                    env,
+                    package=package,
+                    secret_arns=secrets.secret_arns,
+                    kms_key_arn=key.arn,
+                    alerts_topic_arn=topics.alerts_topic_arn,
+                    deployments_topic_arn=topics.deployments_topic_arn,
+                ),
+            )
+        public = fronts.public if fronts is not None else None
+        internal = fronts.internal if fronts is not None else None
+        watched = WatchedResources.of(
+            env,
+            public_alb_arn_suffix=public.arn_suffix if public is not None else None,
+            internal_alb_arn_suffix=internal.alb_arn_suffix if internal is not None else None,
+            nlb_arn_suffix=internal.nlb_arn_suffix if internal is not None else None,
+            target_group_arn_suffixes={
+                **(public.target_group_arn_suffixes if public is not None else {}),
+                **(internal.target_group_arn_suffixes if internal is not None else {}),
+            },
+            cluster_name=fronts.cluster.plain_name if fronts is not None else None,
+            database_instance_ids=stores.database.instance_identifiers if stores.database is not None else (),
+            cache_member_ids=stores.cache.member_cluster_ids if stores.cache is not None else (),
+            nat_gateway_ids=network.nat_gateway_ids_by_zone,
+            notifier=NotifierWatch(notifier.function_name, notifier.dead_letter_queue_name)
+            if notifier is not None
+            else None,
+        )
+        Alarms(self, "alarms", AlarmsProps.of(env, watched, alerts_topic_arn=topics.alerts_topic_arn))
+        Dashboard(self, "dashboard", DashboardProps.of(env, watched))
+        if any(env.traced(service) for service in env.services):
+            Tracing(self, "tracing", TracingProps.of(env))
+        if account is not None and account.trail_log_group_name is not None:
+            AuditAlarms(
+                self,
+                "audit-alarms",
+                AuditAlarmsProps.of(
+                    env, log_group_name=account.trail_log_group_name, alerts_topic_arn=topics.alerts_topic_arn
+                ),
+            )
+        TerraformOutput(
+            self, "alerts_topic_arn", value=topics.alerts_topic_arn, description="Alarms and alerts"
+        )
+        TerraformOutput(
+            self,
+            "deployments_topic_arn",
+            value=topics.deployments_topic_arn,
+            description="Failed and rolled-back deployments",
+        )
+
     def _services(
         self, env: Environment, key: EnvironmentKey, network: Network, secrets: Secrets, stores: DataStores
-    ) -> Cluster:
+    ) -> ServiceFronts:
         """ECR, the ECS cluster, load balancers and one ECS service per `[[services]]`, then the
         network paths between them: each load balancer to its services, each caller to the
         internal services and the stores it `uses`."""
@@ -225,4 +343,4 @@ class EnvironmentStack(TerraformStack):
             TerraformOutput(
                 self, "internal_nlb_dns_name", value=internal.nlb_dns_name, description="Internal NLB"
             )
-        return cluster
+        return ServiceFronts(cluster, public, internal)

@@ -19,6 +19,11 @@ Each environment's page, `docs/<env>.md` (modules/pages), goes with its stack: w
 stack is synthesized, kept (linked) when it is kept, dropped when it is; `docs/` holds nothing else.
 Its stamp records it among the stack's outputs, so an edited or deleted page is noticed.
 
+A Lambda package a stack references by relative `filename` (the Discord notifier's zip,
+modules/notifications/discord) is written into that stack's directory, beside its cdk.tf.json, so
+Terraform finds it wherever the directory is applied from; being under `stacks/<stack>/`, it is
+among the stack's stamped outputs.
+
 The Terraform Cloud workspace definitions, `terraform-cloud/workspaces.json` (modules/stacks/
 workspaces.py), are project-wide and go with the bootstrap stack, which every synth writes: built
 from every configured environment, so a partial synth writes the same bytes as a full one; absent
@@ -40,7 +45,7 @@ from modules.config import Platform
 from modules.core import stamp
 from modules.pages import render_page
 from modules.stacks.bootstrap import BootstrapStack
-from modules.stacks.environment import EnvironmentStack
+from modules.stacks.environment import EnvironmentStack, stack_packages
 from modules.stacks.workspaces import render_workspaces
 
 STACK_FILE = "cdk.tf.json"
@@ -96,6 +101,13 @@ def _write_pages(platform: Platform, staging: Path) -> None:
         (staging / stamp.DOCS).mkdir(exist_ok=True)
     for env in platform.environments:
         (staging / stamp.page(env.name)).write_text(render_page(env), encoding="utf-8")
+
+
+def _write_packages(platform: Platform, staging: Path) -> None:
+    """The packages each environment's stack references, beside its cdk.tf.json."""
+    for env in platform.environments:
+        for package in stack_packages(env):
+            (staging / stamp.STACKS / env.name / package.filename).write_bytes(package.data)
 
 
 def _write_workspaces(platform: Platform, staging: Path) -> None:
@@ -163,6 +175,7 @@ def synthesize(
     try:
         synth_app(build_app(platform, staging))
         _write_pages(platform, staging)
+        _write_packages(platform, staging)
         _write_workspaces(platform, staging)
         outputs = {name: stamp.stack_outputs(staging, name) for name in names}
         present = _assemble(staging, out_dir, names, keep_others)

@@ -188,3 +188,16 @@ def test_every_threshold_has_a_default_in_the_schema() -> None:
         for name, field in AlarmsConfig.model_fields.items()
     )
     assert NotificationsConfig.model_fields["log_retention_days"].is_required(), "from the profile"
+
+
+def test_a_service_may_not_take_a_sidecar_name(tmp_path: Path) -> None:
+    text = (
+        env_toml("10.40.0.0/16")
+        + "\n[edge]\nhttp_only = true\n"
+        + SERVICE.replace('"api"', '"xray-daemon"').format(extra="")
+    )
+    (problem,) = problems(write_config(tmp_path, {"qa": text}))
+    assert problem == (
+        f"{tmp_path}/qa.toml: services[0] (xray-daemon).name: is the name of a tracing or APM "
+        "sidecar container; choose another name (got 'xray-daemon')"
+    )

@@ -125,7 +125,9 @@ def test_an_environment_without_services_or_stores_is_its_network(tmp_path: Path
         "public_subnets",
         "private_subnets",
         "gateway_endpoints",
-    }
+        "topic_alerts",
+        "topic_deployments",
+    }, "no alarm: nothing to watch"
     assert all(edge.dotted for edge in diagram.edges)
 
 

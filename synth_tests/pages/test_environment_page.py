@@ -193,11 +193,23 @@ def test_account_region_and_secrets_are_the_stacks(committed_platform, pages, st
 
 
 @pytest.mark.parametrize("name", COMMITTED)
-def test_alarms_and_topics_are_none_while_the_stack_has_none(pages, stacks, name: str) -> None:
-    """When alarms or topics land, this fails until the page shows them."""
-    kinds = set(stacks[name]["resource"])
-    assert not kinds & {"aws_cloudwatch_metric_alarm", "aws_cloudwatch_composite_alarm", "aws_sns_topic"}
-    assert "no alarms or notification topics" in section(pages[name], "Alarms and notifications")
+def test_alarms_topics_and_notifier_are_the_stacks(pages, stacks, name: str) -> None:
+    resources = stacks[name]["resource"]
+    listed = section(pages[name], "Alarms and notifications")
+    for topic in resources["aws_sns_topic"].values():
+        assert f"SNS topic `{topic['name']}`" in listed
+    for subscription in resources.get("aws_sns_topic_subscription", {}).values():
+        assert subscription["protocol"] == "lambda" or subscription["endpoint"] in listed
+    (composite,) = resources["aws_cloudwatch_composite_alarm"].values()
+    assert f"`{composite['alarm_name']}`" in listed
+    (dashboard,) = resources["aws_cloudwatch_dashboard"].values()
+    assert f"dashboard `{dashboard['dashboard_name']}`" in listed
+    functions = resources.get("aws_lambda_function", {}).values()
+    assert [f"Lambda `{f['function_name']}`" in listed for f in functions] == [True] * len(functions)
+    assert ("Discord" in listed) == bool(functions)
+    assert ("CIS audit alarms" in listed) == ("aws_cloudwatch_log_metric_filter" in resources)
+    tracing = "aws_xray_sampling_rule" in resources
+    assert ("X-Ray tracing" in listed) == tracing
 
 
 def test_an_environment_without_services_or_stores_renders(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, env_toml, environment_json, load, ref, resources, write_config
+from conftest import ROOT, by_path, env_toml, environment_json, load, ref, resources, write_config
 
 from modules.compute.service.permissions import resolve_secret
 
@@ -74,7 +74,8 @@ def container_secrets(stack: dict, service: str) -> dict[str, str]:
     (definition,) = [
         d for d in resources(stack, "aws_ecs_task_definition").values() if d["family"].endswith(f"-{service}")
     ]
-    (container,) = json.loads(definition["container_definitions"])
+    # The app container: its name is the service's (a traced service has the X-Ray daemon beside it).
+    (container,) = [c for c in json.loads(definition["container_definitions"]) if c["name"] == service]
     return {s["name"]: s["valueFrom"] for s in container["secrets"]}
 
 
@@ -265,7 +266,7 @@ def test_an_environment_without_entries_gets_no_secret_resources_or_variables(tm
 
 def test_dev_declares_stripe_with_its_value_set_out_of_band(committed_platform) -> None:
     stack = environment_json(committed_platform, "dev")
-    (secret,) = resources(stack, "aws_secretsmanager_secret").values()
+    secret = by_path(stack, "aws_secretsmanager_secret")["secrets/stripe"]
     assert (secret["name"], secret["recovery_window_in_days"]) == ("acme/dev/stripe", 7)
     assert "aws_secretsmanager_secret_version" not in stack["resource"] and "variable" not in stack
     api = container_secrets(stack, "api")

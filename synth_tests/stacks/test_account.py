@@ -13,8 +13,8 @@ ACCOUNT_WIDE = (
     "aws_guardduty_detector",
     "aws_guardduty_detector_feature",
     "aws_accessanalyzer_analyzer",
-    "aws_cloudwatch_event_rule",
     "aws_cloudwatch_log_resource_policy",
+    "aws_xray_encryption_config",
 )
 
 
@@ -35,12 +35,21 @@ def test_environments_that_do_not_own_their_account_create_nothing_account_wide(
     stack = environment_json(committed_platform, name)
     assert not [t for t in ACCOUNT_WIDE if resources(stack, t)]
     assert not {"trail_arn", "guardduty_detector_id"} & set(stack["output"])
+    # Every environment has rules of its own (modules/notifications/events.py), none account-wide.
+    assert all(path.startswith("events/") for path in by_path(stack, "aws_cloudwatch_event_rule"))
 
 
 def test_the_owner_creates_trail_detector_and_analyzer_under_one_scope(committed_prod: dict) -> None:
     for resource_type in ACCOUNT_WIDE:
         assert resources(committed_prod, resource_type), resource_type
         assert all(path.startswith("account/") for path in by_path(committed_prod, resource_type))
+    rules = by_path(committed_prod, "aws_cloudwatch_event_rule")
+    assert "account/guardduty/findings-rule" in rules or any(p.startswith("account/") for p in rules)
+    assert all(path.startswith(("account/", "events/")) for path in rules)
+    (encryption,) = by_path(committed_prod, "aws_xray_encryption_config").values()
+    assert encryption["type"] == "KMS" and encryption["key_id"] == ref(
+        committed_prod, "aws_kms_key", "key/key", "arn"
+    )
     assert committed_prod["output"]["trail_arn"]["value"] == ref(
         committed_prod, "aws_cloudtrail", "account/trail/trail", "arn"
     )

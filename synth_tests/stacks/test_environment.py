@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import BASE_PROJECT, env_toml, environment_json, load, only, resources, write_config
+from conftest import BASE_PROJECT, by_path, env_toml, environment_json, load, only, resources, write_config
 
 
 def qa_json(tmp_path: Path, env_text: str, state: str = "") -> dict:
@@ -69,27 +69,32 @@ def test_backend_points_at_the_bootstrap_names(tmp_path: Path, lock: str, table,
 
 def test_environment_key_lets_only_this_environments_log_groups_use_it(committed_platform) -> None:
     stack = environment_json(committed_platform, "dev")
-    key = only(stack, "aws_kms_key")
+    key = by_path(stack, "aws_kms_key")["key/key"]
     assert key["enable_key_rotation"] is True
     statements = {s["Sid"]: s for s in json.loads(key["policy"])["Statement"]}
     logs = statements["CloudWatchLogsUsesKey"]
     assert logs["Principal"] == {"Service": "logs.eu-west-1.amazonaws.com"}
-    # The environment's own prefix, and the one place RDS exports dev's database logs to.
+    # The environment's own prefix, the one place RDS exports dev's database logs to, and the one
+    # group Lambda writes the notifier's logs to.
     assert logs["Condition"] == {
         "ArnLike": {
             "kms:EncryptionContext:aws:logs:arn": [
                 "arn:aws:logs:eu-west-1:111111111111:log-group:/acme/dev/*",
                 "arn:aws:logs:eu-west-1:111111111111:log-group:/aws/rds/instance/acme-dev-db/*",
+                "arn:aws:logs:eu-west-1:111111111111:log-group:/aws/lambda/acme-dev-discord-notifier",
             ]
         }
     }
-    assert only(stack, "aws_kms_alias")["name"] == "alias/acme-dev"
-    key_key = next(iter(resources(stack, "aws_kms_key")))
+    assert by_path(stack, "aws_kms_alias")["key/alias"]["name"] == "alias/acme-dev"
+    key_key = "key_key"
     groups = resources(stack, "aws_cloudwatch_log_group").values()
-    # flow logs, ECS exec, three services, the cache's slow and engine logs, two database exports
-    assert len(groups) == 9
+    # flow logs, ECS exec, three services, the cache's slow and engine logs, two database exports,
+    # the Discord notifier
+    assert len(groups) == 10
     for group in groups:
-        assert group["name"].startswith(("/acme/dev/", "/aws/rds/instance/acme-dev-db/"))
+        assert group["name"].startswith(("/acme/dev/", "/aws/rds/instance/acme-dev-db/")) or (
+            group["name"] == "/aws/lambda/acme-dev-discord-notifier"
+        )
         assert group["kms_key_id"] == f"${{aws_kms_key.{key_key}.arn}}"
 
 
@@ -128,6 +133,8 @@ def test_outputs(committed_platform) -> None:
         "database_endpoint",
         "database_master_secret_arn",
         "bucket_names",
+        "alerts_topic_arn",
+        "deployments_topic_arn",
     }
     assert {"internal_alb_dns_name", "cache_endpoint", "filesystem_ids"} <= set(
         environment_json(committed_platform, "dev")["output"]
@@ -138,7 +145,14 @@ def test_outputs(committed_platform) -> None:
 def test_an_environment_without_services_has_only_the_foundation(tmp_path: Path) -> None:
     stack = qa_json(tmp_path, env_toml("10.40.0.0/16"))
     assert not any(t.startswith(("aws_ecs", "aws_lb", "aws_ecr")) for t in stack["resource"])
-    assert set(stack["output"]) == {"vpc_id", "public_subnet_ids", "private_subnet_ids", "kms_key_arn"}
+    assert set(stack["output"]) == {
+        "vpc_id",
+        "public_subnet_ids",
+        "private_subnet_ids",
+        "kms_key_arn",
+        "alerts_topic_arn",
+        "deployments_topic_arn",
+    }
 
 
 def test_every_service_is_wired_to_its_load_balancer_and_group(committed_platform) -> None:

@@ -10,7 +10,12 @@ from modules.cdk import Construct, TerraformResourceLifecycle, aws
 from modules.compute.cluster import Cluster
 from modules.compute.registry import Repositories
 from modules.compute.service.autoscaling import target_tracking
-from modules.compute.service.container import container_definitions, container_variables, mount_points
+from modules.compute.service.container import (
+    container_definitions,
+    container_variables,
+    mount_points,
+    with_additions,
+)
 from modules.compute.service.permissions import (
     SecretReference,
     exec_statements,
@@ -22,6 +27,8 @@ from modules.config import Environment, ServiceConfig
 from modules.core import iam, naming
 from modules.data.grant import StoreGrant
 from modules.network import PeerAdmission, security_group, tcp_rule
+from modules.observability.hooks import service_additions
+from modules.observability.sidecar import TaskAdditions
 
 IAM_ROLE_NAME_LIMIT = 64
 
@@ -56,6 +63,8 @@ class ServiceProps:
     secret_arns: Mapping[str, str]  # Secrets.secret_arns: `secret:<name>` -> ARN
     parameter_arns: Mapping[str, str]  # Secrets.parameter_arns: `parameter:<name>` -> ARN
     grant: StoreGrant  # what the stores it `uses` give it, combined (modules.data.grant.combined)
+    # What its observability hooks add: the X-Ray daemon when traced, then the APM's; () for neither.
+    additions: tuple[TaskAdditions, ...]
 
     @classmethod
     def of(
@@ -103,6 +112,7 @@ class ServiceProps:
             secret_arns=secret_arns,
             parameter_arns=parameter_arns,
             grant=grant,
+            additions=service_additions(env, service, secret_arns),
         )
 
     @property
@@ -116,6 +126,15 @@ class ServiceProps:
             for var, ref in sorted(self.service.secrets.items())
         }
 
+    @property
+    def addition_secrets(self) -> list[SecretReference]:
+        """The declared secrets the hooks' containers reference (the APM key), for the execution role."""
+        return [
+            SecretReference("secretsmanager", arn, arn)
+            for hook in self.additions
+            for arn in hook.execution_secret_arns
+        ]
+
 
 class Service(PeerAdmission, Construct):
     """A service on the cluster: its log group, execution and task roles, task definition, ECS
@@ -128,6 +147,11 @@ class Service(PeerAdmission, Construct):
     grant's secrets readable through its execution statements). With `deploy_owner =
     "pipeline"` Terraform ignores the running task definition and desired count, so an apply never
     reverts a CI/CD deploy; an autoscaled service always ignores desired count.
+
+    Observability hooks (`props.additions`): a traced service runs the X-Ray daemon as a sidecar and
+    its task role may write traces (policy `xray`); an APM adds its agent sidecar and variables,
+    its key reaching the containers by ARN through the execution role. Without either, the task
+    definition holds the one app container.
 
     The tasks get a security group of their own with HTTPS out only; `allow_from` admits a peer
     (a load balancer, a calling service's tasks) on the service port.
@@ -174,8 +198,12 @@ class Service(PeerAdmission, Construct):
         task_role, task_policies = self._task_role(props)
 
         td = aws.ecs_task_definition
-        environment, secrets = container_variables(
-            service, {var: ref.value_from for var, ref in props.secrets.items()}, props.grant
+        environment, secrets, labels = with_additions(
+            service.name,
+            *container_variables(
+                service, {var: ref.value_from for var, ref in props.secrets.items()}, props.grant
+            ),
+            props.additions,
         )
         mounts = mount_points(service, props.exec_enabled, props.grant.mounts)
         task_definition = td.EcsTaskDefinition(
@@ -198,9 +226,11 @@ class Service(PeerAdmission, Construct):
                 region=props.region,
                 environment=environment,
                 secrets=secrets,
+                docker_labels=labels,
                 mounts=mounts,
                 exec_enabled=props.exec_enabled,
                 health_check_grace_seconds=props.health_check_grace_seconds,
+                sidecars=[sidecar for hook in props.additions for sidecar in hook.sidecars],
             ),
             volume=[
                 td.EcsTaskDefinitionVolume(
@@ -321,7 +351,7 @@ class Service(PeerAdmission, Construct):
                         *execution_statements(
                             repository_arn=props.repository_arn,
                             log_group_arn=log_group_arn,
-                            secrets=props.secrets.values(),
+                            secrets=[*props.secrets.values(), *props.addition_secrets],
                             kms_key_arn=props.kms_key_arn,
                             region=props.region,
                         ),
@@ -369,4 +399,15 @@ class Service(PeerAdmission, Construct):
                     policy=iam.document(*unique_sids(props.name, props.grant.task_statements)),
                 )
             )
+        for hook in props.additions:
+            if hook.task_statements:
+                policies.append(
+                    aws.iam_role_policy.IamRolePolicy(
+                        self,
+                        f"task-role-{hook.purpose}-policy",
+                        name=hook.purpose,
+                        role=role.id,
+                        policy=iam.document(*unique_sids(props.name, hook.task_statements)),
+                    )
+                )
         return role, policies
