@@ -33,23 +33,26 @@ def find_tool(
     raise not_found(f"{binary} not found: ${variable} is unset and {fallback} does not exist; {hint}")
 
 
-# Example configs whose bootstrap stack holds what the shipped one does not (the shipped environments
-# share the state account and keep S3 state): scanned by checkov and linted by parliament in the
-# same runs as the shipped stacks, under these names, so their allow entries are judged (and go
-# stale) with the rest.
-EXAMPLE_BOOTSTRAPS: dict[str, str] = {
-    "terraform-cloud-bootstrap": "terraform-cloud",  # OIDC providers, plan and apply roles
-    "multi-account-bootstrap": "multi-account",  # cross-account grants on the bucket, key, lock table
+# Example stacks that hold what the shipped ones do not, scanned by checkov and linted by parliament in
+# the same runs as the shipped stacks, under these names, so their allow entries are judged (and go
+# stale) with the rest: {scan name: (example, stack)}. The shipped environments share the state
+# account and keep S3 state.
+EXAMPLE_STACKS: dict[str, tuple[str, str]] = {
+    "terraform-cloud-bootstrap": ("terraform-cloud", "bootstrap"),  # OIDC providers, plan and apply roles
+    "multi-account-bootstrap": ("multi-account", "bootstrap"),  # cross-account grants on the state
 }
 
 
-def example_bootstrap_files(out_root: Path) -> dict[str, Path]:
-    """Each example of EXAMPLE_BOOTSTRAPS synthesized below `out_root`: {scan name: bootstrap file}."""
+def example_stack_files(out_root: Path) -> dict[str, Path]:
+    """Each stack of EXAMPLE_STACKS synthesized below `out_root`: {scan name: stack file}."""
     from conftest import ROOT, synth_config
 
     files = {}
-    for name, example in EXAMPLE_BOOTSTRAPS.items():
+    synthesized: set[str] = set()
+    for name, (example, stack) in EXAMPLE_STACKS.items():
         out = out_root / example
-        synth_config(ROOT / "examples" / example, out)
-        files[name] = out / "stacks" / "bootstrap" / "cdk.tf.json"
+        if example not in synthesized:
+            synth_config(ROOT / "examples" / example, out)
+            synthesized.add(example)
+        files[name] = out / "stacks" / stack / "cdk.tf.json"
     return files

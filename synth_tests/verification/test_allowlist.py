@@ -21,7 +21,7 @@ import iam_lint_harness
 import pytest
 from allowlist import MIN_JUSTIFICATION_CHARS, AllowlistError, AllowlistResult, Verdict, glob, in_scope
 from checkov_harness import SUPPRESSION_FORMAT, Finding, Suppression
-from policy_tools import EXAMPLE_BOOTSTRAPS
+from policy_tools import EXAMPLE_STACKS
 
 # --- the common rules, on each harness's format ----------------------------------------------
 
@@ -148,7 +148,7 @@ def test_the_committed_file_is_valid_and_names_real_stacks(harness: Harness) -> 
     entries = harness.load(harness.committed)
     environments = {p.stem for p in (checkov_harness.ROOT / "environments").glob("*.toml")} - {"project"}
     # and the example stack the policy tier scans beside them (test_checkov.py, test_iam_lint.py)
-    known = environments | {"bootstrap", *EXAMPLE_BOOTSTRAPS}
+    known = environments | {"bootstrap", *EXAMPLE_STACKS}
     for entry in entries:
         assert set(entry.stacks) <= known, f"{entry.label()}: unknown stacks {set(entry.stacks) - known}"
 

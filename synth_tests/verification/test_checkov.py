@@ -26,7 +26,7 @@ from checkov_harness import (
     run_checkov,
     stack_files,
 )
-from policy_tools import example_bootstrap_files
+from policy_tools import example_stack_files
 
 EXPECTED_STACKS = {"bootstrap", "dev", "stg", "prod"}
 CLOUD_BOOTSTRAP = "terraform-cloud-bootstrap"
@@ -51,7 +51,7 @@ def checkov_scan(
         pytest.fail(missing, pytrace=False)
     files = stack_files(fresh_synth)
     assert set(files) >= EXPECTED_STACKS, f"synth produced stacks {sorted(files)}"
-    files |= example_bootstrap_files(tmp_path_factory.mktemp("examples"))
+    files |= example_stack_files(tmp_path_factory.mktemp("examples"))
     started = time.monotonic()
     report = run_checkov(checkov, files)
     print(f"checkov scanned {len(files)} stacks in {time.monotonic() - started:.1f}s")

@@ -39,7 +39,7 @@ from iam_lint_harness import (
     substitute_references,
     with_trust_resource,
 )
-from policy_tools import example_bootstrap_files
+from policy_tools import example_stack_files
 
 EXPECTED_STACKS = {"bootstrap", "dev", "stg", "prod"}
 CLOUD_BOOTSTRAP = "terraform-cloud-bootstrap"
@@ -64,7 +64,7 @@ def iam_lint(
     """Every policy document of the fresh synth and of the cloud bootstrap, linted in one parliament run."""
     files = stack_files(fresh_synth)
     assert set(files) >= EXPECTED_STACKS, f"synth produced stacks {sorted(files)}"
-    files |= example_bootstrap_files(tmp_path_factory.mktemp("examples"))
+    files |= example_stack_files(tmp_path_factory.mktemp("examples"))
     documents, problems = collect_documents(files)
     started = time.monotonic()
     run = run_parliament(parliament, documents)
