@@ -203,3 +203,21 @@ def test_one_access_log_bucket_serves_every_alb_under_its_own_address(committed_
         "public-alb": "${aws_s3_bucket_policy.lb_access_logs_bucket_policy.bucket}",
         "internal-alb": "${aws_s3_bucket_policy.lb_access_logs_bucket_policy.bucket}",
     }
+
+
+def test_the_notifier_zip_beside_dev_is_the_one_its_stack_references(fresh_synth: Path) -> None:
+    import base64
+    import hashlib
+
+    from modules.notifications.discord import build_package
+
+    stack_dir = fresh_synth / "stacks" / "dev"
+    (function,) = json.loads((stack_dir / "cdk.tf.json").read_text())["resource"][
+        "aws_lambda_function"
+    ].values()
+    data = (stack_dir / function["filename"]).read_bytes()
+    assert function["source_code_hash"] == base64.b64encode(hashlib.sha256(data).digest()).decode()
+    assert data == build_package().data
+    # only an environment with a notifier gets a zip
+    assert sorted(p.name for p in (fresh_synth / "stacks").glob("*/*.zip")) == ["discord-notifier.zip"]
+    assert (fresh_synth / "stacks" / "dev" / "discord-notifier.zip").is_file()

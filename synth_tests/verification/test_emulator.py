@@ -404,6 +404,53 @@ class TestDevStack:
         params = rds.describe_db_parameters(DBParameterGroupName=group["DBParameterGroupName"])["Parameters"]
         assert {p["ParameterName"]: p.get("ParameterValue") for p in params}.get("rds.force_ssl") == "1"
 
+    def test_topics_rules_alarms_dashboard_and_the_notifier_are_applied(self, dev: Applied) -> None:
+        """What tells people about dev (modules/notifications, modules/observability), read back
+        from moto: the composite alarm aside (moto has none: emulator_profile.toml)."""
+        stack = dev.stack
+        state = state_resources(stack)
+        server = stack.server
+        topics = {v["name"]: v["arn"] for a, v in state.items() if a.startswith("aws_sns_topic.")}
+        assert set(topics) == {"acme-dev-alerts", "acme-dev-deployments"}
+        sns = server.boto3_client("sns")
+        for arn in topics.values():
+            attributes = sns.get_topic_attributes(TopicArn=arn)["Attributes"]
+            assert attributes["KmsMasterKeyId"] == state["aws_kms_key.topics_key"]["arn"]
+        function = state["aws_lambda_function.discord_notifier_function"]
+        subscribed = {
+            (s["TopicArn"], s["Protocol"], s["Endpoint"])
+            for arn in topics.values()
+            for s in sns.list_subscriptions_by_topic(TopicArn=arn)["Subscriptions"]
+        }
+        assert subscribed == {(arn, "lambda", function["arn"]) for arn in topics.values()}
+
+        lam = server.boto3_client("lambda")
+        config = lam.get_function(FunctionName="acme-dev-discord-notifier")["Configuration"]
+        assert (config["Runtime"], config["Handler"]) == ("python3.12", "notifier.handler")
+        assert "VpcConfig" not in config or not config["VpcConfig"].get("SubnetIds")
+        secret_arn = state["aws_secretsmanager_secret.secrets_discord"]["arn"]
+        assert config["Environment"]["Variables"]["WEBHOOK_SECRET_ARN"] == secret_arn
+        (_, body) = only_resource(stack.config, "aws_lambda_function")
+        assert config["CodeSha256"] == body["source_code_hash"], "the committed zip is what was uploaded"
+
+        alarms = server.boto3_client("cloudwatch").describe_alarms(AlarmNamePrefix="acme-dev-")[
+            "MetricAlarms"
+        ]
+        generated = {
+            v["alarm_name"] for v in stack.config["resource"]["aws_cloudwatch_metric_alarm"].values()
+        }
+        assert {a["AlarmName"] for a in alarms} == generated
+        assert all(a["AlarmActions"] == [topics["acme-dev-alerts"]] == a["OKActions"] for a in alarms)
+        dashboard = server.boto3_client("cloudwatch").get_dashboard(DashboardName="acme-dev")
+        assert json.loads(dashboard["DashboardBody"])["widgets"]
+
+        events = server.boto3_client("events")
+        rules = {r["Name"] for r in events.list_rules(NamePrefix="acme-dev-")["Rules"]}
+        assert rules == {v["name"] for v in stack.config["resource"]["aws_cloudwatch_event_rule"].values()}
+        for rule in rules:
+            (target,) = events.list_targets_by_rule(Rule=rule)["Targets"]
+            assert target["Arn"] in topics.values() and target["InputTransformer"]["InputTemplate"]
+
     def test_file_system_is_encrypted_with_a_mount_target_per_zone_and_the_api_access_point(
         self, dev: Applied
     ) -> None:
