@@ -47,6 +47,16 @@ def _fits(alarm_names: list[str]) -> bool:
     )
 
 
+def _parts(alarm_names: list[str]) -> list[list[str]]:
+    """`alarm_names` cut, in order, into runs that each fit one composite rule."""
+    parts: list[list[str]] = [[]]
+    for name in alarm_names:
+        if not _fits([*parts[-1], name]):
+            parts.append([])
+        parts[-1].append(name)
+    return parts
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
@@ -60,7 +70,8 @@ class Alarms(Construct):
 
     The composite names its children in one rule; should that pass CloudWatch's limits (100 alarms,
     10240 characters), each dashboard row gets a composite `<name>-unhealthy-<row>` and the
-    environment's names those. Nothing is created when `enabled` is false.
+    environment's names those, or, with more rows than that, runs of them
+    (`<name>-unhealthy-part-<n>`). Nothing is created when `enabled` is false.
 
     Exposes `alarm_names` (by watch key), `composite_alarm_name` and `composite_alarm_arn` (None
     when disabled or when there is nothing to watch).
@@ -97,6 +108,27 @@ class Alarms(Construct):
                 )
                 children.append(row_name)
                 depends.append(composite)
+        if not _fits(children):
+            # More rows than one rule may name (about a hundred services): the row composites in
+            # runs, in dashboard order. A new row shifts the runs' members, which updates their
+            # rules in place: no alarm is replaced.
+            grouped, depends_of = [], dict(zip(children, depends, strict=True))
+            for number, names in enumerate(_parts(children), start=1):
+                part_name = f"{props.name}-unhealthy-part-{number}"
+                grouped.append(
+                    (
+                        part_name,
+                        self._composite(
+                            f"unhealthy-part-{number}",
+                            part_name,
+                            f"Part {number} of {props.name}'s alarms: one of them is in ALARM.",
+                            names,
+                            [depends_of[name] for name in names],
+                            actions=False,
+                        ),
+                    )
+                )
+            children, depends = [name for name, _ in grouped], [c for _, c in grouped]
         composite = self._composite(
             "environment-unhealthy",
             f"{props.name}-environment-unhealthy",

@@ -292,6 +292,25 @@ def test_a_composite_past_cloudwatch_s_limits_is_split_by_row(tmp_path: Path) ->
     assert "acme-test-unhealthy-service-svc07" in composites
 
 
+def test_more_rows_than_one_rule_may_name_are_grouped_in_parts(tmp_path: Path) -> None:
+    services = "".join(
+        f'[[services]]\nname = "svc{n:03d}"\nport = 8080\npaths = ["/s{n}/*"]\npriority = {n + 1}\n'
+        for n in range(105)
+    )
+    stack, _ = watched_stack(environment(tmp_path, services, nat="none"))
+    composites = {c["alarm_name"]: c for c in resources(stack, "aws_cloudwatch_composite_alarm").values()}
+    top = composites.pop("acme-test-environment-unhealthy")
+    parts = sorted(composite_children(top["alarm_rule"]))
+    assert parts == ["acme-test-unhealthy-part-1", "acme-test-unhealthy-part-2"]
+    rows = [row for part in parts for row in composite_children(composites.pop(part)["alarm_rule"])]
+    # every row composite in exactly one part, every alarm in exactly one row
+    assert sorted(rows) == sorted(composites)
+    named = [child for c in composites.values() for child in composite_children(c["alarm_rule"])]
+    names = {a["alarm_name"] for a in resources(stack, "aws_cloudwatch_metric_alarm").values()}
+    assert sorted(named) == sorted(names)
+    assert all(len(composite_children(c["alarm_rule"])) <= 100 for c in composites.values())
+
+
 def test_alarms_watch_the_metrics_they_name(tmp_path: Path) -> None:
     env = environment(tmp_path, WEB, LEDGER, RDS, CACHE, insights=True)
     for key, alarm in metric_alarms(watched_stack(env, notifier=True)[0]).items():
