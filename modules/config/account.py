@@ -15,7 +15,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from modules.config.rules import rule
-from modules.config.types import LOG_RETENTION_DAYS, Strict
+from modules.config.types import Strict, check_log_retention
 
 FindingFrequency = Literal["FIFTEEN_MINUTES", "ONE_HOUR", "SIX_HOURS"]
 
@@ -52,12 +52,7 @@ class AccountConfig(Strict):
     """Owner only: days the trail's events and GuardDuty's findings are kept in CloudWatch Logs (a
     CloudWatch Logs retention value)."""
 
-    @field_validator("cloudwatch_retention_days")
-    @classmethod
-    def _retention(cls, days: int) -> int:
-        if days not in LOG_RETENTION_DAYS:
-            raise ValueError(f"CloudWatch Logs accepts {sorted(LOG_RETENTION_DAYS)}")
-        return days
+    _retention = field_validator("cloudwatch_retention_days")(check_log_retention)
 
     @rule("owner")
     def _settings_need_the_owner(self) -> None:

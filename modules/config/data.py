@@ -17,12 +17,12 @@ from pydantic import Field, StringConstraints, field_validator
 
 from modules.config.rules import rule
 from modules.config.types import (
-    LOG_RETENTION_DAYS,
     DailyWindow,
     DatabaseIdentifier,
     Slug,
     Strict,
     WeeklyWindow,
+    check_log_retention,
 )
 from modules.config.uses import Use, use_variables
 
@@ -68,12 +68,6 @@ _AURORA_CLASSES = re.compile(
 _CACHE_NODE = re.compile(r"^cache\.(t3|t4g|m5|m6g|m7g|r5|r6g|r7g)\.[a-z0-9]+$")
 
 PERFORMANCE_INSIGHTS_RETENTION = frozenset({7, *range(31, 731, 31), 731})
-
-
-def _log_retention(days: int) -> int:
-    if days not in LOG_RETENTION_DAYS:
-        raise ValueError(f"CloudWatch Logs accepts {sorted(LOG_RETENTION_DAYS)}")
-    return days
 
 
 class DatabaseConfig(Strict):
@@ -122,7 +116,7 @@ class DatabaseConfig(Strict):
     log_retention_days: int
     """Days the exported database logs are kept (a CloudWatch Logs retention value)."""
 
-    _retention = field_validator("log_retention_days")(_log_retention)
+    _retention = field_validator("log_retention_days")(check_log_retention)
 
     @field_validator("performance_insights_retention_days")
     @classmethod
@@ -242,7 +236,7 @@ class CacheConfig(Strict):
     log_retention_days: int
     """Days the slow and engine logs are kept (a CloudWatch Logs retention value)."""
 
-    _retention = field_validator("log_retention_days")(_log_retention)
+    _retention = field_validator("log_retention_days")(check_log_retention)
 
     @rule("node_type")
     def _node_type(self) -> None:

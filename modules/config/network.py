@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from modules.config.rules import rule
-from modules.config.types import LOG_RETENTION_DAYS, NatMode, Strict, ZoneLetter
+from modules.config.types import NatMode, Strict, ZoneLetter, check_log_retention
 from modules.core import cidr
 
 INTERFACE_ENDPOINTS = ("ecr.api", "ecr.dkr", "logs", "secretsmanager", "ssm", "kms", "sts")
@@ -78,12 +78,7 @@ class NetworkConfig(Strict):
     def _parse_cidr(cls, value: Any) -> IPv4Network:
         return parse_vpc_cidr(value)
 
-    @field_validator("flow_log_retention_days")
-    @classmethod
-    def _retention(cls, days: int) -> int:
-        if days not in LOG_RETENTION_DAYS:
-            raise ValueError(f"CloudWatch Logs accepts {sorted(LOG_RETENTION_DAYS)}")
-        return days
+    _retention = field_validator("flow_log_retention_days")(check_log_retention)
 
     @field_validator("interface_endpoints")
     @classmethod

@@ -14,7 +14,13 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, field_validator
 
-from modules.config.types import LOG_RETENTION_DAYS, DeclaredSecret, Email, HttpsUrl, Strict
+from modules.config.types import (
+    DeclaredSecret,
+    Email,
+    HttpsUrl,
+    Strict,
+    check_log_retention,
+)
 
 Percent = Annotated[float, Field(gt=0, le=100)]
 Tracing = Literal["none", "xray"]
@@ -91,12 +97,7 @@ class NotificationsConfig(Strict):
     log_retention_days: int
     """Days the notifier's log group is kept (a CloudWatch Logs retention value)."""
 
-    @field_validator("log_retention_days")
-    @classmethod
-    def _retention(cls, days: int) -> int:
-        if days not in LOG_RETENTION_DAYS:
-            raise ValueError(f"CloudWatch Logs accepts {sorted(LOG_RETENTION_DAYS)}")
-        return days
+    _retention = field_validator("log_retention_days")(check_log_retention)
 
 
 class TracingConfig(Strict):

@@ -12,6 +12,15 @@ from modules.config.rules import validate_with_rules
 LOG_RETENTION_DAYS = frozenset(
     {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
 )
+
+
+def check_log_retention(days: int) -> int:
+    """A field validator: `days` must be a retention CloudWatch Logs offers."""
+    if days not in LOG_RETENTION_DAYS:
+        raise ValueError(f"CloudWatch Logs accepts {sorted(LOG_RETENTION_DAYS)}")
+    return days
+
+
 # No "--": RDS and ElastiCache identifiers built from slugs ("<project>-<env>-db") refuse two
 # hyphens in a row.
 Slug = Annotated[str, StringConstraints(pattern=r"^(?!.*--)[a-z][a-z0-9-]{0,18}[a-z0-9]$")]
