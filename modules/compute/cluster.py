@@ -81,7 +81,8 @@ class Cluster(Construct):
     private subnets, behind an ECS capacity provider with managed scaling (target 100%) and managed
     termination protection.
 
-    Exposes `arn`, `name`, `capacity_provider_strategy` (tuple of (provider, weight, base) for
+    Exposes `arn`, `name` (read through the capacity providers), `plain_name` (the same as text),
+    `capacity_provider_strategy` (tuple of (provider, weight, base) for
     services), `launch_type_is_ec2`, `exec_log_group_name` and `exec_log_group_arn`; in ec2 mode also
     `instance_security_group_id` and `instance_role_name` (None for fargate).
     """
