@@ -47,3 +47,14 @@ def deny_insecure_transport(bucket_arn: str) -> dict[str, Any]:
         "Resource": [bucket_arn, f"{bucket_arn}/*"],
         "Condition": {"Bool": {"aws:SecureTransport": "false"}},
     }
+
+
+def write_log_group(sid: str, log_group_arn: str) -> dict[str, Any]:
+    """A statement: create streams in, and write events to, one log group (the group's ARN for
+    CreateLogStream, its streams `<arn>:*` for PutLogEvents)."""
+    return {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+        "Resource": [log_group_arn, f"{log_group_arn}:*"],
+    }

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from modules.core import iam
 from modules.core.naming import partition
 
 
@@ -91,14 +92,7 @@ def execution_statements(
                 "Resource": repository_arn,
             },
         ]
-    statements.append(
-        {
-            "Sid": "WriteOwnLogGroup",
-            "Effect": "Allow",
-            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-            "Resource": [log_group_arn, f"{log_group_arn}:*"],
-        }
-    )
+    statements.append(iam.write_log_group("WriteOwnLogGroup", log_group_arn))
     secrets = list(secrets)
     by_kind = {
         kind: sorted({s.resource_arn for s in secrets if s.kind == kind})
@@ -166,12 +160,7 @@ def exec_statements(
             "Action": "logs:DescribeLogGroups",
             "Resource": f"arn:{part}:logs:{region}:{account_id}:log-group:*",
         },
-        {
-            "Sid": "ExecAuditWriteLog",
-            "Effect": "Allow",
-            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-            "Resource": [log_group_arn, f"{log_group_arn}:*"],
-        },
+        iam.write_log_group("ExecAuditWriteLog", log_group_arn),
         {
             # Sessions are encrypted with the env key (the cluster's exec configuration); the
             # agent in the task only decrypts, the caller of execute-command generates the keys.

@@ -106,12 +106,7 @@ def notifier_statements(
             "Resource": kms_key_arn,
             "Condition": {"StringEquals": {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com"}},
         },
-        {
-            "Sid": "WriteOwnLogs",
-            "Effect": "Allow",
-            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-            "Resource": [log_group_arn, f"{log_group_arn}:*"],
-        },
+        iam.write_log_group("WriteOwnLogs", log_group_arn),
         {
             # Lambda sends the on-failure record with the function's role.
             "Sid": "SendFailuresToQueue",
