@@ -11,5 +11,6 @@ Layers, lowest first; a module imports only from its own package or from a lower
     data
     compute
     edge
+    delivery  GitHub Actions OIDC roles and rendered workflows; CodePipeline + CodeBuild per service
     stacks    the only place that wires concerns together
 """

@@ -22,6 +22,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("data",),
     ("compute",),
     ("edge",),
+    ("delivery",),
     ("stacks",),
 )
 RANK = {package: rank for rank, packages in enumerate(LAYERS) for package in packages}

@@ -48,6 +48,10 @@ class AccountConfig(Strict):
     xray_encryption: bool = True
     """Owner only: X-Ray encrypts the traces of every environment of the account in this region with
     this environment's key (X-Ray has one such setting per account and region)."""
+    github_oidc_provider: bool = True
+    """Owner only: create the account's IAM OIDC provider for GitHub Actions when an environment of
+    the account delivers with github; false: one exists already (IAM allows one per host), and the
+    roles trust it by its ARN."""
     cloudwatch_retention_days: int = 365
     """Owner only: days the trail's events and GuardDuty's findings are kept in CloudWatch Logs (a
     CloudWatch Logs retention value)."""

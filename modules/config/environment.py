@@ -12,6 +12,7 @@ from modules.config.account import AccountConfig
 from modules.config.cloud import Backend, workspace_name
 from modules.config.compute import ClusterConfig
 from modules.config.data import BucketConfig, CacheConfig, DatabaseConfig, FilesystemConfig
+from modules.config.delivery import Connection, DeliveryMode, EnvironmentDeliveryConfig
 from modules.config.edge import DomainConfig, EdgeConfig
 from modules.config.network import NetworkConfig
 from modules.config.observability import AlarmsConfig, ApmConfig, NotificationsConfig, TracingConfig
@@ -80,6 +81,8 @@ class EnvironmentConfig(Strict):
     """AWS X-Ray for the services: a daemon sidecar, a sampling rule and a group."""
     apm: ApmConfig | None = None
     """An external APM (Datadog, New Relic or Sentry) for the services; unset: none."""
+    delivery: EnvironmentDeliveryConfig = EnvironmentDeliveryConfig()
+    """This environment's own delivery mode (and CodePipeline connection); unset: project.toml's."""
     access: AccessConfig = AccessConfig()
     """The environment's roles for people (readonly, operator, admin): who may assume each, MFA
     and session length; a level with no principals has no role."""
@@ -93,6 +96,12 @@ class Environment:
     project: ProjectConfig
     config: EnvironmentConfig
     source: str  # the file it came from, for messages
+    # The account's owner creates the account's OIDC provider for GitHub when some environment of
+    # the account delivers with github (the loader decides; it sees every file).
+    creates_github_provider: bool = False
+    # github: the environment before this one in `[delivery] promotion` (name, account, region),
+    # whose repositories this one's deploy role copies images from; None for the first.
+    promoted_from: tuple[str, str, str] | None = None
 
     @property
     def prefix(self) -> str:
@@ -137,6 +146,25 @@ class Environment:
     def apm_for(self, service: ServiceConfig) -> ApmConfig | None:
         """The environment's `[apm]` for `service`, None when there is none or the service opts out."""
         return self.config.apm if service.apm else None
+
+    @property
+    def delivery_mode(self) -> DeliveryMode:
+        """How this environment's services are deployed: its own `[delivery] mode`, else the project's."""
+        return self.config.delivery.mode or self.project.delivery.mode
+
+    @property
+    def delivery_connection(self) -> Connection | None:
+        """codepipeline: "create" or an existing connection's ARN (its own, else the project's)."""
+        return self.config.delivery.connection or self.project.delivery.connection
+
+    def delivered(self, service: ServiceConfig) -> bool:
+        """Whether a pipeline or workflow deploys `service`: a delivery mode, and an image of its own
+        ECR repository (an external `image` is somebody else's to build)."""
+        return self.delivery_mode != "none" and service.image is None
+
+    def deploy_owner(self, service: ServiceConfig) -> Literal["terraform", "pipeline"]:
+        """Who owns the running task definition: the pipeline for a delivered service, else `[cluster]`'s."""
+        return "pipeline" if self.delivered(service) else self.config.cluster.deploy_owner
 
     @property
     def network(self) -> NetworkConfig:

@@ -7,6 +7,7 @@ runtime starts. Loading collects every problem across all files and raises one `
 from __future__ import annotations
 
 import copy
+import dataclasses
 import re
 import tomllib
 from ipaddress import IPv4Network
@@ -33,6 +34,13 @@ from modules.config.data import (
     FilesystemConfig,
     data_rules,
     store_use_rules,
+)
+from modules.config.delivery import (
+    Connection,
+    DeliveryMode,
+    EnvironmentDeliveryConfig,
+    delivery_rules,
+    promotion_rules,
 )
 from modules.config.edge import DomainConfig, EdgeConfig
 from modules.config.environment import Environment, EnvironmentConfig, Platform
@@ -232,8 +240,45 @@ def _environment(
         apm,
         None if any(entry is None for entry in secrets) else [entry.name for entry in secrets if entry],
     )
+    rules += _deploy_owner_rules(merged, project, services)
     problems += [ConfigProblem(shown, labelled(key, merged), problem) for key, problem in rules]
     return (config if not problems else None), problems, _vpc_cidr(merged)
+
+
+def _delivery_mode(raw: dict[str, Any], project: ProjectConfig | None) -> DeliveryMode | None:
+    """The file's resolved delivery mode: its own, else the project's; None when unreadable."""
+    delivery = _valid(EnvironmentDeliveryConfig, raw.get("delivery", {}))
+    if delivery is None or project is None:
+        return None
+    return delivery.mode or project.delivery.mode
+
+
+def _delivery_connection(raw: dict[str, Any], project: ProjectConfig | None) -> Connection | None:
+    delivery = _valid(EnvironmentDeliveryConfig, raw.get("delivery", {}))
+    if delivery is None or project is None:
+        return None
+    return delivery.connection or project.delivery.connection
+
+
+def _deploy_owner_rules(
+    merged: dict[str, Any], project: ProjectConfig | None, services: list[ServiceConfig | None]
+) -> list[tuple[str, str]]:
+    """A pipeline or workflow owns what it deploys: `deploy_owner = "terraform"` written beside a
+    delivery mode would have every apply revert the last deployment."""
+    cluster = merged.get("cluster")
+    mode = _delivery_mode(merged, project)
+    if not isinstance(cluster, dict) or cluster.get("deploy_owner") != "terraform" or mode in (None, "none"):
+        return []
+    delivered = [s.name for s in services if s is not None and s.image is None]
+    if not delivered:
+        return []
+    return [
+        (
+            "cluster.deploy_owner",
+            f'"terraform" with delivery mode "{mode}": the {mode} deployments of {", ".join(delivered)} '
+            "would be reverted by every apply; remove it (delivered services are deployed by their pipeline)",
+        )
+    ]
 
 
 def _valid_entries(model: type[Strict], entries: Any) -> list[Any]:
@@ -283,6 +328,8 @@ def load_platform(config_dir: Path, only: tuple[str, ...] = ()) -> Platform:
     # named in the file) of every cloud environment: for the rules between files and project.toml.
     backends: list[Backend | None] = []
     workspaces: list[tuple[str, str, str, bool]] = []
+    # (name, file, account, resolved mode, resolved connection) of every file whose delivery validated.
+    deliveries: list[tuple[str, str, str, DeliveryMode, Connection | None]] = []
     project_account = project.account_id if project else (raw_project or {}).get("account_id")
     for path in env_files:
         shown = f"{shown_dir}/{path.name}"
@@ -306,6 +353,10 @@ def load_platform(config_dir: Path, only: tuple[str, ...] = ()) -> Platform:
         problems += _in_key_order(file_problems)
         if (owned := _owned_account(raw, project_account)) is not None:
             owners.append((name, shown, owned))
+        mode = _delivery_mode(raw, project)
+        account = raw.get("account_id", project_account)
+        if mode is not None and _valid(_AccountIdCheck, {"value": account}) is not None:
+            deliveries.append((name, shown, account, mode, _delivery_connection(raw, project)))
         backend = raw.get(BACKEND_KEY, project.backend if project is not None else None)
         backends.append(backend if backend in get_args(Backend) else None)
         workspace = raw.get(WORKSPACE_KEY)
@@ -317,7 +368,16 @@ def load_platform(config_dir: Path, only: tuple[str, ...] = ()) -> Platform:
             environments.append(Environment(name=name, project=project, config=config, source=shown))
 
     problems += _shared_owners(owners)
+    problems += [ConfigProblem(*problem) for problem in delivery_rules(deliveries, owners)]
     if project is not None:
+        problems += [
+            ConfigProblem(*problem)
+            for problem in promotion_rules(
+                project.delivery,
+                project_shown,
+                [name for name, _, _, mode, _ in deliveries if mode == "github"],
+            )
+        ]
         problems += [
             ConfigProblem(project_shown, key, problem)
             for key, problem in bootstrap_backend_rules(
@@ -348,6 +408,25 @@ def load_platform(config_dir: Path, only: tuple[str, ...] = ()) -> Platform:
     if problems:
         raise ConfigError(problems)
     assert project is not None
+    # The owner of an account any of whose environments delivers with github creates its OIDC
+    # provider for GitHub (unless `[account] github_oidc_provider = false`: it exists already).
+    github = {env.name: env for env in environments if env.delivery_mode == "github"}
+    github_accounts = {env.account_id for env in github.values()}
+    promotion = [github[name] for name in project.delivery.promotion if name in github]
+    upstream = {
+        later.name: (earlier.name, earlier.account_id, earlier.region)
+        for earlier, later in zip(promotion, promotion[1:], strict=False)
+    }
+    environments = [
+        dataclasses.replace(
+            env,
+            creates_github_provider=env.config.account.owner
+            and env.config.account.github_oidc_provider
+            and env.account_id in github_accounts,
+            promoted_from=upstream.get(env.name),
+        )
+        for env in environments
+    ]
     selected = tuple(env for env in environments if not only or env.name in only)
     # From every environment, not only the selected ones: the bootstrap stack grants them all.
     principals = state_principals(

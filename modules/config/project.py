@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field, StringConstraints, field_validator
 
 from modules.config.cloud import Backend, CloudSettings
+from modules.config.delivery import DeliveryConfig
 from modules.config.types import AccountId, LockMode, Region, Slug, Strict, TagKey, TagValue
 
 PROJECT_FILE = "project.toml"
@@ -51,6 +52,9 @@ class ProjectConfig(Strict):
     cloud: CloudSettings | None = None
     """The Terraform Cloud (or Enterprise) organization, project and host of the cloud environments;
     required when any environment uses the cloud backend."""
+    delivery: DeliveryConfig = DeliveryConfig()
+    """How services are built and deployed and how Terraform runs from CI: GitHub Actions with OIDC,
+    CodePipeline, or none (README: "Deploying services", "Running Terraform from CI")."""
     tags: dict[TagKey, TagValue] = {}
     """Extra default tags on every resource; `Project`, `Environment`, `Owner` and `ManagedBy` are
     set by the generator and may not be overridden."""

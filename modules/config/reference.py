@@ -54,6 +54,7 @@ SECTIONS: tuple[Section, ...] = (
     ),
     Section("project", ("state",), "`[state]`"),
     Section("project", ("cloud",), "`[cloud]`"),
+    Section("project", ("delivery",), "`[delivery]`"),
     Section("project", ("tags",), "`[tags]`"),
     Section(
         "environment",
@@ -80,6 +81,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("environment", ("notifications",), "`[notifications]`"),
     Section("environment", ("tracing",), "`[tracing]`"),
     Section("environment", ("apm",), "`[apm]`"),
+    Section("environment", ("delivery",), "`[delivery]` (environment)"),
 )
 ROOTS: dict[str, type[BaseModel]] = {"project": ProjectConfig, "environment": EnvironmentConfig}
 

@@ -10,7 +10,7 @@ from pydantic import AfterValidator, Field, StringConstraints, field_validator, 
 from modules.config.edge import DomainConfig, EdgeConfig
 from modules.config.observability import ServiceAlarmsConfig, Tracing
 from modules.config.rules import rule
-from modules.config.types import EnvName, HostName, PathPattern, SecretRef, Slug, Strict
+from modules.config.types import EnvName, HostName, PathPattern, SecretRef, Slug, SourceDirectory, Strict
 from modules.config.uses import Use, check_use, parse_use
 
 # The task sizes Fargate accepts: cpu units -> allowed memory (MiB).
@@ -48,6 +48,9 @@ class ServiceConfig(Strict):
     """The service's slug, unique in the environment; it names its resources."""
     image: Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"^\S+$")] | None = None
     """A full image reference; unset: the service's ECR repository at `image_tag`."""
+    source: SourceDirectory | None = None
+    """Delivery: the service's Docker build context in the repository (its Dockerfile at the top);
+    unset: `services/<name>`."""
     image_tag: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")] = "initial"
     """The tag deployed from the service's ECR repository (its tags are immutable)."""
     port: int = Field(ge=1, le=65535)
@@ -174,6 +177,11 @@ class ServiceConfig(Strict):
     def called_services(self) -> tuple[str, ...]:
         """Names of the internal services this service calls (its `service:` uses)."""
         return tuple(use.name for use in self.uses_of("service") if use.name is not None)
+
+    @property
+    def build_context(self) -> str:
+        """Where delivery builds the service's image: `source`, else `services/<name>`."""
+        return self.source or f"services/{self.name}"
 
     @property
     def autoscaled(self) -> bool:

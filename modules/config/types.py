@@ -80,6 +80,25 @@ Email = Annotated[
 HttpsUrl = Annotated[
     str, StringConstraints(max_length=2048, pattern=r"^https://[A-Za-z0-9.-]+(:[0-9]+)?(/\S*)?$")
 ]
+# GitHub's rules: an owner (user or organization) of 1-39 letters, digits and single inner
+# hyphens; a repository name of letters, digits, '.', '_' and '-', at most 100, not "." or "..".
+GitHubRepository = Annotated[
+    str,
+    StringConstraints(
+        pattern=r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}/(?!\.{1,2}$)[A-Za-z0-9._-]{1,100}$"
+    ),
+]
+# "create", or an existing CodeConnections (formerly CodeStar Connections) connection's ARN.
+Connection = Annotated[
+    str,
+    StringConstraints(
+        pattern=r"^(create|arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:[0-9]{12}:"
+        r"connection/[A-Za-z0-9-]+)$"
+    ),
+]
+SourceDirectory = Annotated[
+    str, StringConstraints(min_length=1, max_length=200, pattern=r"^(?!/)(?!.*\.\.)[A-Za-z0-9._/-]+(?<!/)$")
+]
 SecretRef = Annotated[
     str,
     StringConstraints(
@@ -179,6 +198,22 @@ DESCRIBED_TYPES: tuple[tuple[Any, str, str], ...] = (
     (DeclaredSecret, "declared secret", "must be secret:<name>, naming a [[secrets]] entry of this file"),
     (Email, "email address", "must be an email address such as ops@example.com"),
     (HttpsUrl, "HTTPS URL", "must be an https:// URL such as https://events.example.com/sns"),
+    (
+        GitHubRepository,
+        "GitHub repository",
+        "must be a GitHub repository <org>/<name>, such as acme/platform",
+    ),
+    (
+        Connection,
+        "connection",
+        'must be "create" or a CodeConnections connection ARN: '
+        "arn:aws:codeconnections:<region>:<12-digit account id>:connection/<id>",
+    ),
+    (
+        SourceDirectory,
+        "source directory",
+        "must be a directory of the repository, relative to its root, such as services/api (no '..')",
+    ),
     (
         SecretName,
         "secret name",

@@ -42,6 +42,8 @@ STACKS = "stacks"
 DOCS = "docs"
 # The Terraform Cloud workspace definitions (modules/stacks/workspaces.py), recorded with the bootstrap.
 WORKSPACES = "terraform-cloud/workspaces.json"
+# The rendered GitHub Actions workflows (modules/delivery/workflows), recorded with the bootstrap too.
+WORKFLOWS = "github/workflows"
 # Names no environment may have (the loader refuses them): never looked up in the cache.
 RESERVED = frozenset({BOOTSTRAP, "project"})
 _PINNED = ("cdktf", "cdktf-cdktf-provider-aws", "constructs", "jsii")
@@ -86,21 +88,31 @@ def environment_names(config_dir: Path) -> list[str]:
 # whether the state account grants it its state (modules/config/state_access.py), and the backend
 # and workspace which Terraform Cloud runs the bootstrap stack trusts (modules/config/cloud.py); the
 # workspace definitions written with it also read the region (role ARNs, AWS_REGION) and the profile
-# (auto-apply).
-_BOOTSTRAP_KEYS = ("account_id", "assume_role_arn", "backend", "workspace", "region", "profile")
+# (auto-apply); the GitHub workflows written with it (modules/delivery/workflows) read the delivery
+# mode and, of each service, its name, image and build context.
+_BOOTSTRAP_KEYS = ("account_id", "assume_role_arn", "backend", "workspace", "region", "profile", "delivery")
+_BOOTSTRAP_SERVICE_KEYS = ("name", "image", "source")
+# What an environment stack reads from the other environment files: the account and region of the
+# environment it promotes images from (its deploy role pulls from that registry).
+_ACCOUNT_KEYS = ("account_id", "region")
 
 
-def _state_accounts(config_dir: Path) -> bytes:
-    """The bootstrap stack's inputs from every environment file: the keys it reads only (so
-    editing an environment's services does not re-synthesize the bootstrap), the whole file when it
-    does not parse."""
+def _projection(config_dir: Path, keys: tuple[str, ...], service_keys: tuple[str, ...] = ()) -> bytes:
+    """`keys` of every environment file (and `service_keys` of each of its services): the inputs one
+    stack takes from the other files, so editing anything else there does not re-synthesize it;
+    the whole file when it does not parse."""
     parts = []
     for name in environment_names(config_dir):
         raw = _config_bytes(config_dir / f"{name}.toml")
         try:
             data = tomllib.loads(raw.split(b"\n", 1)[1].decode()) if raw.startswith(b"present") else {}
-            keys = {k: data[k] for k in _BOOTSTRAP_KEYS if k in data}
-            part = json.dumps({name: keys}, sort_keys=True, default=str).encode()
+            picked: dict = {k: data[k] for k in keys if k in data}
+            services = data.get("services")
+            if service_keys and isinstance(services, list):
+                picked["services"] = [
+                    {k: s[k] for k in service_keys if k in s} if isinstance(s, dict) else s for s in services
+                ]
+            part = json.dumps({name: picked}, sort_keys=True, default=str).encode()
         except (UnicodeDecodeError, tomllib.TOMLDecodeError):
             part = f"{name}:".encode() + raw
         parts.append(part + b"\n")
@@ -119,9 +131,11 @@ def stack_inputs(config_dir: Path, environments: Iterable[str]) -> dict[str, str
             h.update(hashlib.sha256(part).digest())
         return h.hexdigest()
 
-    inputs = {BOOTSTRAP: digest(BOOTSTRAP, project, _state_accounts(config_dir))}
+    bootstrap = _projection(config_dir, _BOOTSTRAP_KEYS, _BOOTSTRAP_SERVICE_KEYS)
+    inputs = {BOOTSTRAP: digest(BOOTSTRAP, project, bootstrap)}
+    accounts = _projection(config_dir, _ACCOUNT_KEYS)
     for name in environments:
-        inputs[name] = digest(name, project, _config_bytes(config_dir / f"{name}.toml"))
+        inputs[name] = digest(name, project, _config_bytes(config_dir / f"{name}.toml"), accounts)
     return inputs
 
 
@@ -148,10 +162,13 @@ def page(stack: str) -> str:
 
 def stack_outputs(out_dir: Path, stack: str) -> dict[str, str]:
     """{path relative to `out_dir`: sha256} of what a synth writes for `stack`: every file under
-    `stacks/<stack>/`, for an environment its page, for the bootstrap the workspace definitions."""
+    `stacks/<stack>/`, for an environment its page, for the bootstrap the workspace definitions
+    and the workflows."""
     outputs = {
         f"{STACKS}/{stack}/{name}": sha for name, sha in files_sha256(out_dir / STACKS / stack).items()
     }
+    if stack == BOOTSTRAP and (out_dir / WORKFLOWS).is_dir():
+        outputs |= {f"{WORKFLOWS}/{n}": sha for n, sha in files_sha256(out_dir / WORKFLOWS).items()}
     for path in (WORKSPACES,) if stack == BOOTSTRAP else (page(stack),):
         if (out_dir / path).is_file():
             outputs[path] = file_sha256(out_dir / path)

@@ -258,7 +258,9 @@ def _compute(env: Environment) -> str:
         runs = f"EC2 instances ({cluster.instance_type}, {cluster.instance_min} to {cluster.instance_max})"
     else:
         runs = "Fargate Spot" if cluster.spot else "Fargate"
-    owner = "the pipeline" if cluster.deploy_owner == "pipeline" else "Terraform"
+    owner = {"github": "GitHub Actions", "codepipeline": "CodePipeline"}.get(env.delivery_mode)
+    if owner is None:
+        owner = "the pipeline" if cluster.deploy_owner == "pipeline" else "Terraform"
     return f"ECS cluster `{env.prefix}-cluster` on {runs}; {owner} deploys the task definitions"
 
 

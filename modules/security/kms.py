@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from modules.cdk import Construct, aws
 from modules.config import Environment
+from modules.config.delivery import build_log_group_name, build_project_name
 from modules.core import iam
 from modules.core.naming import partition
 
@@ -60,7 +61,7 @@ class EnvironmentKeyProps:
             name=env.prefix,
             log_group_prefix=env.log_group_prefix,
             extra_log_group_prefixes=_database_log_groups(env),
-            extra_log_group_names=_lambda_log_groups(env),
+            extra_log_group_names=_lambda_log_groups(env) + _codebuild_log_groups(env),
             region=env.region,
             account_id=env.account_id,
             deletion_window_days=KEY_DELETION_WINDOW_DAYS,
@@ -88,9 +89,21 @@ def _lambda_log_groups(env: Environment) -> tuple[str, ...]:
     return (lambda_log_group_name(notifier_function_name(env.prefix)),)
 
 
+def _codebuild_log_groups(env: Environment) -> tuple[str, ...]:
+    """codepipeline: each delivered service's build log group (CodeBuild names it)."""
+    if env.delivery_mode != "codepipeline":
+        return ()
+    return tuple(
+        build_log_group_name(build_project_name(env.prefix, service.name))
+        for service in env.services
+        if env.delivered(service)
+    )
+
+
 class EnvironmentKey(Construct):
     """A KMS key with yearly rotation and an alias; CloudWatch Logs may use it for this env's groups
-    (and for its database's export groups, which RDS names, and its notifier's, which Lambda names).
+    (and for its database's export groups, which RDS names, its notifier's, which Lambda names, and
+    its CodeBuild projects', which CodeBuild names).
 
     Exposes `arn` and `alias_name`.
     """

@@ -138,9 +138,13 @@ def trust_policy(props: TerraformCloudTrustProps, provider_arn: str, subject: st
     )
 
 
-def plan_statements(props: TerraformCloudTrustProps, roles: RunRoles) -> list[dict[str, Any]]:
-    """What a plan's refresh needs beyond ReadOnlyAccess, and the data reads it never needs."""
-    part, region, account = props.partition, roles.region, props.account_id
+def secret_refresh_statements(
+    *, partition: str, region: str, account_id: str, environment: str, secret_prefix: str
+) -> list[dict[str, Any]]:
+    """What a plan's refresh needs beyond ReadOnlyAccess: read the environment's own secrets
+    (`<secret_prefix>/*`) and decrypt them with keys tagged as its environment, through Secrets
+    Manager and SSM only. Shared with the GitHub Actions plan roles (modules/delivery/github.py)."""
+    part, account = partition, account_id
     return [
         {
             # The provider refreshes aws_secretsmanager_secret_version with GetSecretValue, even
@@ -148,7 +152,7 @@ def plan_statements(props: TerraformCloudTrustProps, roles: RunRoles) -> list[di
             "Sid": "RefreshEnvironmentSecrets",
             "Effect": "Allow",
             "Action": "secretsmanager:GetSecretValue",
-            "Resource": f"arn:{part}:secretsmanager:{region}:{account}:secret:{roles.secret_prefix}/*",
+            "Resource": f"arn:{part}:secretsmanager:{region}:{account}:secret:{secret_prefix}/*",
         },
         {
             # Secrets and SecureString parameters are encrypted with the environment key (tagged
@@ -159,7 +163,7 @@ def plan_statements(props: TerraformCloudTrustProps, roles: RunRoles) -> list[di
             "Resource": f"arn:{part}:kms:{region}:{account}:key/*",
             "Condition": {
                 "StringEquals": {
-                    "aws:ResourceTag/Environment": roles.environment,
+                    "aws:ResourceTag/Environment": environment,
                     "kms:ViaService": [
                         f"secretsmanager.{region}.amazonaws.com",
                         f"ssm.{region}.amazonaws.com",
@@ -167,6 +171,19 @@ def plan_statements(props: TerraformCloudTrustProps, roles: RunRoles) -> list[di
                 }
             },
         },
+    ]
+
+
+def plan_statements(props: TerraformCloudTrustProps, roles: RunRoles) -> list[dict[str, Any]]:
+    """What a plan's refresh needs beyond ReadOnlyAccess, and the data reads it never needs."""
+    return [
+        *secret_refresh_statements(
+            partition=props.partition,
+            region=roles.region,
+            account_id=props.account_id,
+            environment=roles.environment,
+            secret_prefix=roles.secret_prefix,
+        ),
         {
             # A plan may run code from any branch (speculative plans): no data it does not need.
             "Sid": "DenyDataReads",

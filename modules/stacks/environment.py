@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from modules.cdk import Construct, TerraformOutput, TerraformStack
 from modules.compute import Cluster, ClusterProps, Repositories, RepositoriesProps, Service, ServiceProps
 from modules.config import Environment
+from modules.config.delivery import github_oidc_provider_arn, github_role_name
+from modules.core import naming
+from modules.delivery import targets
+from modules.delivery.codepipeline import (
+    CodeConnection,
+    CodeConnectionProps,
+    ServicePipeline,
+    ServicePipelineProps,
+)
+from modules.delivery.github import DeployedService, GitHubOidcProvider, GitHubRoles, GitHubRolesProps
 from modules.edge import (
     InternalLoadBalancers,
     InternalLoadBalancersProps,
@@ -62,6 +73,8 @@ class ServiceFronts:
     cluster: Cluster
     public: PublicLoadBalancer | None
     internal: InternalLoadBalancers | None
+    repositories: Repositories
+    services: Mapping[str, Service]  # by service name
 
 
 class EnvironmentStack(TerraformStack):
@@ -106,7 +119,8 @@ class EnvironmentStack(TerraformStack):
 
         fronts = self._services(env, key, network, secrets, stores) if env.services else None
         cluster = fronts.cluster if fronts is not None else None
-        self._watch(env, key, network, secrets, stores, fronts, account)
+        topics = self._watch(env, key, network, secrets, stores, fronts, account)
+        self._delivery(env, key, fronts, topics)
         if env.config.access.levels:
             cluster_arn = cluster.arn if cluster is not None else None
             people = PeopleRoles(self, "access", PeopleRolesProps.of(env, key.arn, cluster_arn))
@@ -155,7 +169,7 @@ class EnvironmentStack(TerraformStack):
         stores: DataStores,
         fronts: ServiceFronts | None,
         account: AccountServices | None,
-    ) -> None:
+    ) -> Topics:
         """The alerts and deployments topics, the events that reach them, the Discord notifier, and
         what watches the rest: the default alarm set, the dashboard and, with the account's trail,
         the CIS audit alarms."""
@@ -224,6 +238,125 @@ class EnvironmentStack(TerraformStack):
             value=topics.deployments_topic_arn,
             description="Failed and rolled-back deployments",
         )
+        return topics
+
+    def _delivery(
+        self, env: Environment, key: EnvironmentKey, fronts: ServiceFronts | None, topics: Topics
+    ) -> None:
+        """github: the account's OIDC provider (in its owner) and the environment's deploy, plan and
+        apply roles; codepipeline: a pipeline per delivered service (and the connection, when the
+        config asks for one to be created)."""
+        delivered = [s for s in env.services if env.delivered(s)] if fronts is not None else []
+        if env.delivery_mode == "github":
+            self._github(env, fronts, delivered)
+        elif env.delivery_mode == "codepipeline" and delivered:
+            assert fronts is not None
+            self._pipelines(env, key, fronts, delivered, topics)
+
+    def _github(self, env: Environment, fronts: ServiceFronts | None, delivered: list) -> None:
+        partition = naming.partition(env.region)
+        provider_arn = github_oidc_provider_arn(partition, env.account_id)
+        if env.creates_github_provider:
+            provider_arn = GitHubOidcProvider(self, "github-oidc").arn
+        repository = env.project.delivery.repository
+        assert repository is not None  # the schema's rule for a delivery mode
+        upstream = targets.upstream_repositories_arn(env)
+        deployed = tuple(
+            DeployedService(
+                name=service.name,
+                repository_arn=fronts.repositories.repository_arns[service.name],
+                service_arn=fronts.services[service.name].arn,
+                task_role_arn=fronts.services[service.name].task_role_arn,
+                execution_role_arn=fronts.services[service.name].execution_role_arn,
+                task_definition_family=fronts.services[service.name].task_definition_family,
+            )
+            for service in delivered
+            if fronts is not None
+        )
+        roles = GitHubRoles(
+            self,
+            "github",
+            GitHubRolesProps(
+                prefix=env.prefix,
+                environment=env.name,
+                partition=partition,
+                region=env.region,
+                account_id=env.account_id,
+                repository=repository,
+                provider_arn=provider_arn,
+                deploy_role_name=github_role_name(env.project.name, env.name, "deploy"),
+                plan_role_name=github_role_name(env.project.name, env.name, "plan"),
+                apply_role_name=github_role_name(env.project.name, env.name, "apply"),
+                deploy_subject=targets.subject(env, "deploy"),
+                plan_subject=targets.subject(env, "plan"),
+                apply_subject=targets.subject(env, "apply"),
+                services=deployed,
+                upstream_repository_arns=(upstream,) if upstream is not None else (),
+                terraform=targets.state_access(env),
+                secret_prefix=f"{env.project.name}/{env.name}",
+            ),
+        )
+        arns = {
+            purpose: arn
+            for purpose, arn in (
+                ("deploy", roles.deploy_role_arn),
+                ("plan", roles.plan_role_arn),
+                ("apply", roles.apply_role_arn),
+            )
+            if arn is not None
+        }
+        if arns:
+            TerraformOutput(
+                self,
+                "github_role_arns",
+                value=arns,
+                description="Roles GitHub Actions jobs assume, by purpose",
+            )
+
+    def _pipelines(
+        self, env: Environment, key: EnvironmentKey, fronts: ServiceFronts, delivered: list, topics: Topics
+    ) -> None:
+        connection = env.delivery_connection
+        assert connection is not None and env.project.delivery.repository is not None  # the schema's rules
+        connection_arn = (
+            CodeConnection(self, "codeconnection", CodeConnectionProps(env.prefix)).arn
+            if connection == "create"
+            else connection
+        )
+        scope = Construct(self, "pipelines")
+        names = {}
+        for service in delivered:
+            running = fronts.services[service.name]
+            pipeline = ServicePipeline(
+                scope,
+                service.name,
+                ServicePipelineProps(
+                    prefix=env.prefix,
+                    service=service.name,
+                    partition=naming.partition(env.region),
+                    region=env.region,
+                    account_id=env.account_id,
+                    kms_key_arn=key.arn,
+                    repository=env.project.delivery.repository,
+                    branch=env.project.delivery.branch,
+                    source=service.build_context,
+                    connection_arn=connection_arn,
+                    repository_url=fronts.repositories.repository_urls[service.name],
+                    repository_arn=fronts.repositories.repository_arns[service.name],
+                    cluster_name=fronts.cluster.plain_name,
+                    ecs_service_name=running.name,
+                    task_definition_family=running.task_definition_family,
+                    container_name=service.name,
+                    task_role_arn=running.task_role_arn,
+                    execution_role_arn=running.execution_role_arn,
+                    log_retention_days=env.config.cluster.log_retention_days,
+                    approval=env.config.profile == "production",
+                    deployments_topic_arn=topics.deployments_topic_arn,
+                    access_log_bucket=None,
+                ),
+            )
+            names[service.name] = pipeline.pipeline_name
+        TerraformOutput(self, "pipeline_names", value=names, description="CodePipeline per service")
 
     def _services(
         self, env: Environment, key: EnvironmentKey, network: Network, secrets: Secrets, stores: DataStores
@@ -343,4 +476,4 @@ class EnvironmentStack(TerraformStack):
             TerraformOutput(
                 self, "internal_nlb_dns_name", value=internal.nlb_dns_name, description="Internal NLB"
             )
-        return ServiceFronts(cluster, public, internal)
+        return ServiceFronts(cluster, public, internal, repositories, running)

@@ -29,6 +29,11 @@ workspaces.py), are project-wide and go with the bootstrap stack, which every sy
 from every configured environment, so a partial synth writes the same bytes as a full one; absent
 when no environment uses the cloud backend (a stale file is dropped with the previous output).
 The bootstrap's stamp records it among its outputs.
+
+The GitHub Actions workflows, `github/workflows/*.yml` (modules/delivery/workflows), are project-wide
+the same way: rendered from every configured environment with each synth, recorded with the
+bootstrap, absent when no environment delivers with github. A user copies (or syncs) them into the
+repository's `.github/workflows/`.
 """
 
 from __future__ import annotations
@@ -43,6 +48,8 @@ from pathlib import Path
 from modules.cdk import App, synth_app
 from modules.config import Platform
 from modules.core import stamp
+from modules.delivery.targets import workflows_of
+from modules.delivery.workflows.render import render_workflows
 from modules.pages import render_page
 from modules.stacks.bootstrap import BootstrapStack
 from modules.stacks.environment import EnvironmentStack, stack_packages
@@ -119,6 +126,17 @@ def _write_workspaces(platform: Platform, staging: Path) -> None:
         path.write_text(text, encoding="utf-8")
 
 
+def _write_workflows(platform: Platform, staging: Path) -> None:
+    """The project's GitHub Actions workflows, from every configured environment; none without github."""
+    model = workflows_of(platform.all_environments)
+    if model is None:
+        return
+    directory = staging / stamp.WORKFLOWS
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, text in sorted(render_workflows(model).items()):
+        (directory / name).write_text(text, encoding="utf-8")
+
+
 def _assemble(staging: Path, out_dir: Path, synthesized: list[str], keep_others: bool) -> list[str]:
     """Bring what stays from `out_dir` into `staging` and write the manifest; the stacks present."""
     stacks = staging / stamp.STACKS
@@ -177,6 +195,7 @@ def synthesize(
         _write_pages(platform, staging)
         _write_packages(platform, staging)
         _write_workspaces(platform, staging)
+        _write_workflows(platform, staging)
         outputs = {name: stamp.stack_outputs(staging, name) for name in names}
         present = _assemble(staging, out_dir, names, keep_others)
         if out_dir.exists():

@@ -142,6 +142,18 @@ class Suspension:
     reason: str
 
 
+@dataclass(frozen=True)
+class Rewrite:
+    """An argument of every `type` resource set to `value` (or removed, value None) in the scratch
+    copy: what moto needs that AWS does not, or refuses that AWS takes. `path` is the argument's
+    name, or `<block>.<argument>` inside a nested block."""
+
+    type: str
+    path: str
+    reason: str
+    value: str | None = None
+
+
 # What the harness knows how to suspend (see bucket_policy_suspended).
 SUSPENDABLE_TYPES = ("aws_s3_bucket_policy",)
 
@@ -151,6 +163,7 @@ class Profile:
     exclusions: tuple[Exclusion, ...] = ()
     allowed_diffs: tuple[AllowedDiff, ...] = ()
     object_io_suspensions: tuple[Suspension, ...] = ()
+    rewrites: tuple[Rewrite, ...] = ()
 
     def excluded(self, address: str) -> Exclusion | None:
         return next((e for e in self.exclusions if e.matches(address)), None)
@@ -168,6 +181,7 @@ EXCLUSION_STATUSES = ("needed", "known-gap")
 _RESOURCE_TYPE = re.compile(r"^aws_[a-z0-9_]+$")
 # what a stand-in may stand for: an attribute, or one of a nested block's first element
 _ATTRIBUTE = re.compile(r"^[a-z][a-z0-9_]*(?:\[0\]\.[a-z][a-z0-9_]*)?$")
+_REWRITE_PATH = re.compile(r"^[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)?$")
 
 
 def _require_keys(entry: dict[str, Any], where: str, allowed: set[str], required: set[str]) -> list[str]:
@@ -183,7 +197,7 @@ def _require_keys(entry: dict[str, Any], where: str, allowed: set[str], required
 
 def parse_profile(data: dict[str, Any], source: str = "emulator_profile.toml") -> Profile:
     """Check and convert the TOML data; every problem is reported at once as a ProfileError."""
-    tables = {"exclude", "allow_diff", "suspend_for_object_io"}
+    tables = {"exclude", "allow_diff", "suspend_for_object_io", "rewrite"}
     problems = [f"{source}: unknown table {k!r}" for k in sorted(set(data) - tables)]
     exclusions: list[Exclusion] = []
     for i, entry in enumerate(data.get("exclude", [])):
@@ -233,13 +247,24 @@ def parse_profile(data: dict[str, Any], source: str = "emulator_profile.toml") -
         problems += found
         if not found:
             suspensions.append(Suspension(**entry))
+    rewrites: list[Rewrite] = []
+    for i, entry in enumerate(data.get("rewrite", [])):
+        where = f"{source}: rewrite[{i}]"
+        found = _require_keys(entry, where, {"type", "path", "value", "reason"}, {"type", "path", "reason"})
+        if isinstance(entry.get("path"), str) and not _REWRITE_PATH.match(entry["path"]):
+            found.append(f"{where}: 'path' must be <argument> or <block>.<argument>")
+        if isinstance(entry.get("type"), str) and not _RESOURCE_TYPE.match(entry["type"]):
+            found.append(f"{where}: {entry['type']!r} is not an aws_* resource type")
+        problems += found
+        if not found:
+            rewrites.append(Rewrite(**entry))
     labels = [e.label for e in exclusions] + [f"{a.type}.{a.attribute}" for a in allowed]
     problems += [
         f"{source}: {label!r} is listed twice" for label in sorted({x for x in labels if labels.count(x) > 1})
     ]
     if problems:
         raise ProfileError("\n".join(problems))
-    return Profile(tuple(exclusions), tuple(allowed), tuple(suspensions))
+    return Profile(tuple(exclusions), tuple(allowed), tuple(suspensions), tuple(rewrites))
 
 
 def load_profile(path: Path = PROFILE_PATH) -> Profile:
@@ -284,6 +309,33 @@ def _blocks(stack: dict[str, Any]) -> Iterator[tuple[str, str, str, dict[str, An
 
 def _address(kind: str, rtype: str, name: str) -> str:
     return f"{rtype}.{name}" if kind == "resource" else f"data.{rtype}.{name}"
+
+
+def apply_rewrites(stack: dict[str, Any], profile: Profile) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """A copy of the stack JSON with the profile's rewrites made; the `<address>.<path>` rewritten.
+
+    A nested block is an object, or a list holding one (Terraform JSON takes both); a rewrite inside
+    a block the resource does not have is not made."""
+    stack = json.loads(json.dumps(stack))
+    made: list[str] = []
+    for kind, rtype, name, body in _blocks(stack):
+        for rewrite in profile.rewrites:
+            if kind != "resource" or rtype != rewrite.type:
+                continue
+            *block, argument = rewrite.path.split(".")
+            target: Any = body
+            for part in block:
+                target = target.get(part) if isinstance(target, dict) else None
+                target = target[0] if isinstance(target, list) and len(target) == 1 else target
+            if not isinstance(target, dict):
+                continue
+            if rewrite.value is None:
+                if target.pop(argument, None) is None:
+                    continue
+            else:
+                target[argument] = rewrite.value
+            made.append(f"{rtype}.{name}.{rewrite.path}")
+    return stack, tuple(sorted(made))
 
 
 def strip_excluded(stack: dict[str, Any], profile: Profile) -> tuple[dict[str, Any], dict[str, str]]:
@@ -800,11 +852,12 @@ class EmulatorStack:
         self.workdir = scratch_copy(stack_dir, scratch)
         generated = json.loads((self.workdir / "cdk.tf.json").read_text())
         stood_in, self.stood_in = stand_in_references(generated, profile)
-        self.config, self.removed = strip_excluded(stood_in, profile)
+        stripped, self.removed = strip_excluded(stood_in, profile)
+        self.config, self.rewritten = apply_rewrites(stripped, profile)
         self.substituted: dict[str, int] = {}
         for old, new in (substitutions or {}).items():
             self.config, self.substituted[old] = replace_in_strings(self.config, old, new)
-        if self.removed or self.stood_in or any(self.substituted.values()):
+        if self.removed or self.stood_in or self.rewritten or any(self.substituted.values()):
             write_json(self.workdir / "cdk.tf.json", self.config)
         write_json(
             self.workdir / OVERRIDE_FILE,

@@ -35,6 +35,7 @@ from emulator import (
     MotoServer,
     Profile,
     ProfileError,
+    apply_rewrites,
     bucket_policy_suspended,
     create_hosted_zone,
     empty_versioned_bucket,
@@ -890,6 +891,43 @@ def test_profile_problems_are_all_reported_at_once() -> None:
         "emulator_profile.toml: suspend_for_object_io[0]: the harness can only suspend aws_s3_bucket_policy"
         in lines
     )
+
+
+def test_rewrites_set_or_remove_an_argument_of_every_resource_of_a_type_in_the_copy_only() -> None:
+    profile = parse_profile(
+        {
+            "rewrite": [
+                {"type": "aws_codebuild_project", "path": "encryption_key", "reason": "r"},
+                {"type": "aws_codebuild_project", "path": "source.location", "value": "x", "reason": "r"},
+            ]
+        }
+    )
+    generated = {
+        "resource": {
+            "aws_codebuild_project": {
+                "a": {"encryption_key": "${aws_kms_key.k.arn}", "source": {"type": "CODEPIPELINE"}},
+                "b": {"source": [{"type": "CODEPIPELINE"}]},
+            },
+            "aws_kms_key": {"k": {"encryption_key": "stays"}},
+        }
+    }
+    copy, made = apply_rewrites(generated, profile)
+    assert made == (
+        "aws_codebuild_project.a.encryption_key",
+        "aws_codebuild_project.a.source.location",
+        "aws_codebuild_project.b.source.location",
+    )
+    projects = copy["resource"]["aws_codebuild_project"]
+    assert projects["a"] == {"source": {"type": "CODEPIPELINE", "location": "x"}}
+    assert projects["b"] == {"source": [{"type": "CODEPIPELINE", "location": "x"}]}
+    assert copy["resource"]["aws_kms_key"] == generated["resource"]["aws_kms_key"]
+    assert "location" not in generated["resource"]["aws_codebuild_project"]["a"]["source"], "a copy"
+    with pytest.raises(ProfileError) as error:
+        parse_profile({"rewrite": [{"type": "codebuild", "path": "a.b.c", "reason": "r"}]})
+    assert str(error.value).splitlines() == [
+        "emulator_profile.toml: rewrite[0]: 'path' must be <argument> or <block>.<argument>",
+        "emulator_profile.toml: rewrite[0]: 'codebuild' is not an aws_* resource type",
+    ]
 
 
 def test_duplicate_profile_entries_are_rejected() -> None:

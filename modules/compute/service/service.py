@@ -100,7 +100,7 @@ class ServiceProps:
             log_retention_days=settings.log_retention_days,
             exec_enabled=settings.exec_enabled,
             exec_log_group_arn=cluster.exec_log_group_arn,
-            deploy_owner=settings.deploy_owner,
+            deploy_owner=env.deploy_owner(service),
             min_healthy_percent=settings.min_healthy_percent,
             max_percent=settings.max_percent,
             health_check_grace_seconds=settings.health_check_grace_seconds,
