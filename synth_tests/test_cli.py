@@ -130,6 +130,11 @@ def test_a_new_environment_file_adds_a_stack_without_code_changes(tmp_path: Path
     shutil.copytree(CONFIG_DIR, config)
     (config / "qa.toml").write_text(env_toml("10.40.0.0/16"))
     out = tmp_path / "generated"
+    # the shipped project delivers with github: a new environment takes its place in the promotion
+    result = run_main("synth", "--config", str(config), "--out", str(out))
+    assert result.returncode == 2 and "delivery.promotion: qa deliver with github" in result.stderr
+    project = config / "project.toml"
+    project.write_text(project.read_text().replace('["dev", "stg", "prod"]', '["dev", "qa", "stg", "prod"]'))
     result = run_main("synth", "--config", str(config), "--out", str(out))
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in (out / "stacks").iterdir()) == ["bootstrap", "dev", "prod", "qa", "stg"]

@@ -21,6 +21,7 @@ def test_the_examples_are_the_ones_the_readme_lists() -> None:
         "aurora-mysql",
         "buckets",
         "cache-redis",
+        "codepipeline",
         "ec2-capacity",
         "existing-certificate",
         "internal-tcp-service",
@@ -207,3 +208,12 @@ def test_account_owner_owns_its_account_with_every_service() -> None:
     account = only_environment("account-owner").config.account
     assert account.owner and account.cloudtrail and account.guardduty and account.access_analyzer
     assert account.insights
+
+
+def test_codepipeline_delivers_every_service_but_the_external_image() -> None:
+    env = only_environment("codepipeline")
+    web, worker, proxy = env.services
+    assert env.delivery_mode == "codepipeline" and env.delivery_connection == "create"
+    assert [env.delivered(s) for s in (web, worker, proxy)] == [True, True, False]
+    assert (web.build_context, worker.build_context) == ("apps/web", "services/worker")
+    assert [env.deploy_owner(s) for s in (web, worker, proxy)] == ["pipeline", "pipeline", "terraform"]

@@ -18,6 +18,11 @@ ECS_AMI_PARAMETER = "/aws/service/ecs/optimized-ami/amazon-linux-2023/recommende
 ECS_AMI_ROOT_DEVICE = "/dev/xvda"
 
 
+def cluster_name(prefix: str) -> str:
+    """`<project>-<env>-cluster`: the environment's ECS cluster (the workflows deploy to it by name)."""
+    return f"{prefix}-cluster"
+
+
 @dataclass(frozen=True)
 class ClusterProps:
     """The ECS cluster and its capacity; every value is given: defaults live in the config schema
@@ -65,7 +70,7 @@ class ClusterProps:
 
     @property
     def cluster_name(self) -> str:
-        return f"{self.name}-cluster"
+        return cluster_name(self.name)
 
 
 class Cluster(Construct):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from modules.compute.cluster import cluster_name
 from modules.config import Environment
 from modules.config.cloud import TERRAFORM_VERSION
 from modules.config.delivery import RolePurpose, github_environment, github_role_name, github_subject
@@ -115,7 +116,7 @@ def service_stage(env: Environment, service: str) -> ServiceStage:
         region=env.region,
         registry=registry(env.account_id, env.region),
         repository=repository_name(env.prefix, service),
-        cluster=env.prefix,
+        cluster=cluster_name(env.prefix),
         ecs_service=f"{env.prefix}-{service}",
         task_definition_family=f"{env.prefix}-{service}",
         container_name=service,

@@ -135,6 +135,7 @@ def test_outputs(committed_platform) -> None:
         "bucket_names",
         "alerts_topic_arn",
         "deployments_topic_arn",
+        "github_role_arns",
     }
     assert {"internal_alb_dns_name", "cache_endpoint", "filesystem_ids"} <= set(
         environment_json(committed_platform, "dev")["output"]

@@ -132,6 +132,13 @@ PLACEHOLDERS: Mapping[tuple[str, str], str] = {
     ("aws_ssm_parameter", "arn"): _arn("ssm", "parameter/placeholder"),
     ("aws_dynamodb_table", "arn"): _arn("dynamodb", "table/placeholder"),
     ("aws_ecs_cluster", "arn"): _arn("ecs", "cluster/placeholder"),
+    ("aws_ecs_service", "id"): _arn("ecs", "service/placeholder/placeholder"),  # its id is its ARN
+    ("aws_ecs_service", "name"): "placeholder",
+    ("aws_ecs_task_definition", "family"): "placeholder",
+    ("aws_codebuild_project", "arn"): _arn("codebuild", "project/placeholder"),
+    ("aws_codestarconnections_connection", "arn"): _arn(
+        "codestar-connections", "connection/01234567-89ab-cdef-0123-456789abcdef"
+    ),
     ("aws_lb", "arn"): _arn("elasticloadbalancing", "loadbalancer/app/placeholder/0123456789abcdef"),
     ("aws_db_instance", "master_user_secret[0].secret_arn"): _arn(
         "secretsmanager", "secret:rds!db-0123abcd-4567-89ef-0123-456789abcdef-AbCdEf"

@@ -40,6 +40,7 @@ def find_tool(
 EXAMPLE_STACKS: dict[str, tuple[str, str]] = {
     "terraform-cloud-bootstrap": ("terraform-cloud", "bootstrap"),  # OIDC providers, plan and apply roles
     "multi-account-bootstrap": ("multi-account", "bootstrap"),  # cross-account grants on the state
+    "codepipeline-prod": ("codepipeline", "prod"),  # CodePipeline + CodeBuild per service, production profile
 }
 
 
