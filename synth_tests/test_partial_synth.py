@@ -283,3 +283,31 @@ def test_a_partial_synth_writes_the_terraform_cloud_workspaces_as_a_full_one(
     prod.write_text(s3_prod)
     synth("--env", "dev", "--config", str(config), "--out", str(out), cache=cache)
     assert not written.exists()
+
+
+def test_the_editing_loop_renders_the_workflows_as_a_full_synth(tmp_path: Path, config: Path) -> None:
+    """The workflows are project-wide, written with the bootstrap stack: a service added to dev alone
+    gets its deploy workflow in the editing loop; a region change in dev reaches stg's stack too (its
+    deploy role pulls the images it promotes from dev's registry)."""
+    cache, out = tmp_path / "cache", tmp_path / "generated"
+    synth("--config", str(config), "--out", str(out), cache=cache)
+    dev = config / "dev.toml"
+    dev.write_text(
+        dev.read_text()
+        + '\n[[services]]\nname = "jobs"\nport = 7000\npublic = false\nhosts = ["jobs.internal"]\npriority = 30\n'
+    )
+    assert synth("--config", str(config), "--out", str(out), cache=cache).endswith(
+        "synthesized bootstrap, dev; kept prod, stg as they were"
+    )
+    assert "acme-dev/jobs" in (out / "github" / "workflows" / "deploy-jobs.yml").read_text()
+    full = tmp_path / "full"
+    synth("--config", str(config), "--out", str(full), cache=tmp_path / "other-cache")
+    assert tree_digest(out) == tree_digest(full)
+    dev.write_text('region = "eu-central-1"\n' + dev.read_text())
+    assert synth("--config", str(config), "--out", str(out), cache=cache).endswith(
+        "synthesized bootstrap, dev, prod, stg"
+    )
+    assert (
+        "ecr:eu-central-1:111111111111:repository/acme-dev/*"
+        in (out / "stacks" / "stg" / "cdk.tf.json").read_text()
+    )

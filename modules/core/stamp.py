@@ -88,30 +88,25 @@ def environment_names(config_dir: Path) -> list[str]:
 # whether the state account grants it its state (modules/config/state_access.py), and the backend
 # and workspace which Terraform Cloud runs the bootstrap stack trusts (modules/config/cloud.py); the
 # workspace definitions written with it also read the region (role ARNs, AWS_REGION) and the profile
-# (auto-apply); the GitHub workflows written with it (modules/delivery/workflows) read the delivery
-# mode and, of each service, its name, image and build context.
-_BOOTSTRAP_KEYS = ("account_id", "assume_role_arn", "backend", "workspace", "region", "profile", "delivery")
-_BOOTSTRAP_SERVICE_KEYS = ("name", "image", "source")
+# (auto-apply). The GitHub workflows written with it (modules/delivery/workflows) read every
+# environment's delivery and services too, but need no key here: the bootstrap is synthesized (and
+# the workflows rendered from every file) whenever any environment is, and an edit of those keys
+# makes its environment's stack stale.
+_BOOTSTRAP_KEYS = ("account_id", "assume_role_arn", "backend", "workspace", "region", "profile")
 # What an environment stack reads from the other environment files: the account and region of the
 # environment it promotes images from (its deploy role pulls from that registry).
 _ACCOUNT_KEYS = ("account_id", "region")
 
 
-def _projection(config_dir: Path, keys: tuple[str, ...], service_keys: tuple[str, ...] = ()) -> bytes:
-    """`keys` of every environment file (and `service_keys` of each of its services): the inputs one
-    stack takes from the other files, so editing anything else there does not re-synthesize it;
-    the whole file when it does not parse."""
+def _projection(config_dir: Path, keys: tuple[str, ...]) -> bytes:
+    """`keys` of every environment file: the inputs one stack takes from the other files, so editing
+    anything else there does not re-synthesize it; the whole file when it does not parse."""
     parts = []
     for name in environment_names(config_dir):
         raw = _config_bytes(config_dir / f"{name}.toml")
         try:
             data = tomllib.loads(raw.split(b"\n", 1)[1].decode()) if raw.startswith(b"present") else {}
-            picked: dict = {k: data[k] for k in keys if k in data}
-            services = data.get("services")
-            if service_keys and isinstance(services, list):
-                picked["services"] = [
-                    {k: s[k] for k in service_keys if k in s} if isinstance(s, dict) else s for s in services
-                ]
+            picked = {k: data[k] for k in keys if k in data}
             part = json.dumps({name: picked}, sort_keys=True, default=str).encode()
         except (UnicodeDecodeError, tomllib.TOMLDecodeError):
             part = f"{name}:".encode() + raw
@@ -131,7 +126,7 @@ def stack_inputs(config_dir: Path, environments: Iterable[str]) -> dict[str, str
             h.update(hashlib.sha256(part).digest())
         return h.hexdigest()
 
-    bootstrap = _projection(config_dir, _BOOTSTRAP_KEYS, _BOOTSTRAP_SERVICE_KEYS)
+    bootstrap = _projection(config_dir, _BOOTSTRAP_KEYS)
     inputs = {BOOTSTRAP: digest(BOOTSTRAP, project, bootstrap)}
     accounts = _projection(config_dir, _ACCOUNT_KEYS)
     for name in environments:

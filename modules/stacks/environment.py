@@ -10,13 +10,17 @@ from modules.compute import Cluster, ClusterProps, Repositories, RepositoriesPro
 from modules.config import Environment
 from modules.config.delivery import github_oidc_provider_arn, github_role_name
 from modules.core import naming
+from modules.data import server_access_log_bucket
+from modules.data.buckets import ACCESS_LOG_BUCKET_ID, ACCESS_LOG_DAYS, ACCESS_LOG_NONCURRENT_VERSION_DAYS
 from modules.delivery import targets
 from modules.delivery.codepipeline import (
     CodeConnection,
     CodeConnectionProps,
     ServicePipeline,
     ServicePipelineProps,
+    artifact_bucket_name,
 )
+from modules.delivery.codepipeline.pipeline import pipeline_log_bucket_name
 from modules.delivery.github import DeployedService, GitHubOidcProvider, GitHubRoles, GitHubRolesProps
 from modules.edge import (
     InternalLoadBalancers,
@@ -324,6 +328,20 @@ class EnvironmentStack(TerraformStack):
             else connection
         )
         scope = Construct(self, "pipelines")
+        partition, account, region = naming.partition(env.region), env.account_id, env.region
+        # One bucket for the S3 server access logs of the environment's artifact buckets.
+        logs = server_access_log_bucket(
+            scope,
+            ACCESS_LOG_BUCKET_ID,  # longer than a slug: never a service's ID
+            name=pipeline_log_bucket_name(env.prefix, account, region),
+            partition=partition,
+            account_id=account,
+            source_bucket_names=[
+                artifact_bucket_name(env.prefix, s.name, account, region) for s in delivered
+            ],
+            expiration_days=ACCESS_LOG_DAYS,
+            noncurrent_version_days=ACCESS_LOG_NONCURRENT_VERSION_DAYS,
+        )
         names = {}
         for service in delivered:
             running = fronts.services[service.name]
@@ -333,9 +351,9 @@ class EnvironmentStack(TerraformStack):
                 ServicePipelineProps(
                     prefix=env.prefix,
                     service=service.name,
-                    partition=naming.partition(env.region),
-                    region=env.region,
-                    account_id=env.account_id,
+                    partition=partition,
+                    region=region,
+                    account_id=account,
                     kms_key_arn=key.arn,
                     repository=env.project.delivery.repository,
                     branch=env.project.delivery.branch,
@@ -352,7 +370,9 @@ class EnvironmentStack(TerraformStack):
                     log_retention_days=env.config.cluster.log_retention_days,
                     approval=env.config.profile == "production",
                     deployments_topic_arn=topics.deployments_topic_arn,
-                    access_log_bucket=None,
+                    # Through the log bucket's policy: S3 refuses a logging target that does not
+                    # admit log delivery yet.
+                    access_log_bucket=logs.policy.bucket,
                 ),
             )
             names[service.name] = pipeline.pipeline_name

@@ -31,6 +31,7 @@ from policy_tools import example_stack_files
 EXPECTED_STACKS = {"bootstrap", "dev", "stg", "prod"}
 CLOUD_BOOTSTRAP = "terraform-cloud-bootstrap"
 STATE_GRANTS_BOOTSTRAP = "multi-account-bootstrap"
+PIPELINES = "codepipeline-prod"
 
 
 # --- the real scan ----------------------------------------------------------------------------
@@ -110,6 +111,38 @@ def test_cross_account_state_grants_are_scanned(policy_result: PolicyResult) -> 
     """The bootstrap of examples/multi-account/ (the state store with its cross-account grants) was
     checked; its accepted findings are the shipped bootstrap's, by the same entries."""
     assert policy_result.passed_per_stack.get(STATE_GRANTS_BOOTSTRAP, 0) > 0
+
+
+def _outcomes_in(
+    report: dict[str, Any] | list[Any], stack_file: Path, name_suffix: str
+) -> tuple[set[str], set[str]]:
+    """(passed, failed) check IDs on the resources of one stack whose name ends with `name_suffix`
+    (checkov names them `resource.<name>` or `<type>.<name>`)."""
+    passed: set[str] = set()
+    failed: set[str] = set()
+    target = str(stack_file.resolve())
+    for rep in report if isinstance(report, list) else [report]:
+        results = rep.get("results", {}) if isinstance(rep, dict) else {}
+        for kind, into in (("passed_checks", passed), ("failed_checks", failed)):
+            for check in results.get(kind, []):
+                path = check.get("file_abs_path")
+                in_stack = isinstance(path, str) and str(Path(path).resolve()) == target
+                if in_stack and str(check.get("resource", "")).endswith(name_suffix):
+                    into.add(str(check.get("check_id")))
+    return passed, failed
+
+
+@pytest.mark.policy
+def test_codepipeline_delivery_is_scanned(checkov_scan: tuple[Any, dict[str, Path]]) -> None:
+    """examples/codepipeline/'s prod was checked: its CodeBuild projects pass checkov's encryption
+    (any, and with a CMK) and logging checks and fail only privileged mode (suppressed with its
+    reason), and its pipelines pass the artifact store's CMK check with no failure."""
+    report, files = checkov_scan
+    built, build_failed = _outcomes_in(report, files[PIPELINES], "_build_project")
+    assert {"CKV_AWS_78", "CKV_AWS_147", "CKV_AWS_314"} <= built, built
+    assert build_failed == {"CKV_AWS_316"}
+    piped, pipeline_failed = _outcomes_in(report, files[PIPELINES], "_pipeline_pipeline")
+    assert "CKV_AWS_219" in piped and not pipeline_failed, (piped, pipeline_failed)
 
 
 # --- the harness on fake reports (no checkov needed) ------------------------------------------

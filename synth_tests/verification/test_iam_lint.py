@@ -44,6 +44,7 @@ from policy_tools import example_stack_files
 EXPECTED_STACKS = {"bootstrap", "dev", "stg", "prod"}
 CLOUD_BOOTSTRAP = "terraform-cloud-bootstrap"
 STATE_GRANTS_BOOTSTRAP = "multi-account-bootstrap"
+PIPELINES = "codepipeline-prod"
 
 
 # --- the real lint ----------------------------------------------------------------------------
@@ -148,6 +149,30 @@ def test_terraform_cloud_trust_is_linted(lint_result: LintResult, iam_lint: tupl
     roles = {d.address for d in documents if d.kind == "trust"}
     assert len(roles) == 4 and all(r.endswith(("_plan_role", "_apply_role")) for r in roles)
     assert not [line for line in lint_result.unallowed if line.startswith(f"{CLOUD_BOOTSTRAP}:")]
+
+
+@pytest.mark.policy
+def test_delivery_roles_are_linted(lint_result: LintResult, iam_lint: tuple[Any, ...]) -> None:
+    """The GitHub Actions roles of every shipped environment and the CodeBuild and CodePipeline roles
+    of examples/codepipeline/ are among the documents linted: each role's trust policy and its own
+    policy (the lint's other tests fail on any finding no entry allows)."""
+    documents = iam_lint[1]
+    for stack in EXPECTED_STACKS - {"bootstrap"}:
+        github = {(d.address, d.kind) for d in documents if d.stack == stack and ".github_" in d.address}
+        assert {
+            (f"aws_iam_role.github_{purpose}_role", "trust") for purpose in ("deploy", "plan", "apply")
+        } | {
+            ("aws_iam_role_policy.github_deploy_policy", "identity"),
+            ("aws_iam_role_policy.github_plan_policy", "identity"),
+        } <= github, (stack, github)
+    pipelines = {
+        (d.address, d.kind) for d in documents if d.stack == PIPELINES and ".pipelines_" in d.address
+    }
+    for service in ("web", "worker"):  # the example's built services; `proxy` has its own image
+        for role in ("build", "pipeline"):
+            assert (f"aws_iam_role.pipelines_{service}_{role}_role", "trust") in pipelines
+            assert (f"aws_iam_role_policy.pipelines_{service}_{role}_role_policy", "identity") in pipelines
+    assert not any("pipelines_proxy_" in address for address, _ in pipelines)
 
 
 @pytest.mark.policy

@@ -91,6 +91,18 @@ def artifact_bucket_name(prefix: str, service: str, account_id: str, region: str
     return f"{head[:keep].rstrip('-')}-{short_hash(full)}{suffix}"
 
 
+def pipeline_log_bucket_name(prefix: str, account_id: str, region: str) -> str:
+    """`<prefix>-pipeline-logs-<account>-<region>`: the S3 server access logs of the environment's
+    artifact buckets, the prefix shortened with a hash past 63 characters. No artifact bucket's name
+    has "-pipeline-logs-" before its account id."""
+    suffix = f"-pipeline-logs-{account_id}-{region}"
+    full = prefix + suffix
+    if len(full) <= BUCKET_NAME_LIMIT:
+        return full
+    keep = BUCKET_NAME_LIMIT - len(suffix) - 7
+    return f"{prefix[:keep].rstrip('-')}-{short_hash(full)}{suffix}"
+
+
 @dataclass(frozen=True)
 class ServicePipelineProps:
     """What one service's pipeline needs; every value comes from config or another construct."""
