@@ -111,6 +111,7 @@ class EnvironmentPage:
     external_secrets: tuple[tuple[str, str, str], ...]  # (service, variable, reference)
     alarms: tuple[str, ...]  # what watches the environment, one line each
     topics: tuple[str, ...]  # the SNS topics and where each delivers
+    delivery: tuple[str, ...]  # how the services are deployed and Terraform runs from CI, one line each
     diagram: Diagram
 
     @classmethod
@@ -142,6 +143,7 @@ class EnvironmentPage:
             ),
             alarms=_watching(env),
             topics=_topics(env),
+            delivery=_delivery(env),
             diagram=architecture(env),
         )
 
@@ -215,6 +217,61 @@ def _topics(env: Environment) -> tuple[str, ...]:
         lines.append(
             f"Discord: the Lambda `{env.prefix}-discord-notifier` posts both topics to the webhook in "
             f"`{notifications.discord_webhook_secret}`"
+        )
+    return tuple(lines)
+
+
+def _delivery(env: Environment) -> tuple[str, ...]:
+    """Who deploys the services and runs Terraform: the roles GitHub Actions jobs assume, or the
+    pipelines, or nobody."""
+    delivery = env.project.delivery
+    delivered = [s.name for s in env.services if env.delivered(s)]
+    lines = []
+    if env.delivery_mode == "github":
+        role = f"{env.project.name}-{env.name}-github"
+        where = f"`{delivery.repository}` (`{delivery.branch}`)"
+        if delivered:
+            source = (
+                f"images promoted by digest from {env.promoted_from[0]}"
+                if env.promoted_from is not None
+                else "images built here, first in the promotion"
+            )
+            lines.append(
+                f"GitHub Actions from {where}: `{role}-deploy`, for jobs in the GitHub environment "
+                f"`{env.name}`, deploys {', '.join(delivered)} ({source})"
+            )
+        if env.backend == "s3":
+            lines.append(
+                f"Terraform from CI: `{role}-plan` plans pull requests in `{env.name}-plan`, "
+                f"`{role}-apply` applies merges in `{env.name}`"
+            )
+        else:
+            lines.append(f"Terraform from CI: Terraform Cloud plans and applies workspace `{env.workspace}`")
+        if env.creates_github_provider:
+            lines.append(
+                f"The account's OIDC provider for GitHub Actions is created here (account {env.account_id})"
+            )
+    elif env.delivery_mode == "codepipeline" and delivered:
+        approval = ", a manual approval" if env.config.profile == "production" else ""
+        lines.append(
+            f"CodePipeline per service from `{delivery.repository}` (`{delivery.branch}`): "
+            + ", ".join(f"`{env.prefix}-{name}`" for name in delivered)
+            + f" (build, push{approval}, deploy by digest)"
+        )
+        if env.delivery_connection == "create":
+            lines.append(
+                f"The connection `{env.prefix}-github` is PENDING until its GitHub handshake is completed "
+                "in the console"
+            )
+    if not lines:
+        lines.append(
+            "Nothing deploys the services from CI; "
+            + (
+                "a pipeline outside the platform"
+                if env.config.cluster.deploy_owner == "pipeline"
+                else "Terraform"
+            )
+            + " owns their task definitions"
         )
     return tuple(lines)
 

@@ -14,7 +14,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import BASE_PROJECT, CONFIG_DIR, env_toml, environment_json, load, write_config
+from conftest import BASE_PROJECT, CONFIG_DIR, ROOT, env_toml, environment_json, load, write_config
 
 from modules.config import Environment, load_platform
 from modules.pages import render_page
@@ -259,4 +259,33 @@ def test_declared_secrets_and_parameters_and_mfa_exemptions_of_the_examples() ->
         exempt in env.config.access.principals(level)
         for level in env.config.access.levels
         for exempt in env.config.access.mfa_exempt
+    )
+
+
+@pytest.mark.parametrize("name", ["dev", "stg", "prod"])
+def test_delivery_names_the_roles_the_stack_creates(committed_platform, pages, stacks, name: str) -> None:
+    text = section(pages[name], "Delivery")
+    roles = {r["name"] for r in stacks[name]["resource"]["aws_iam_role"].values() if "-github-" in r["name"]}
+    assert roles == {f"acme-{name}-github-{p}" for p in ("deploy", "plan", "apply")}
+    assert set(re.findall(r"`(acme-[a-z]+-github-[a-z]+)`", text)) == roles
+    env = committed_platform.environment(name)
+    delivered = [s.name for s in env.services if env.delivered(s)]
+    assert f"deploys {', '.join(delivered)} (" in text
+    promoted = {"dev": "images built here", "stg": "promoted by digest from dev", "prod": "from stg"}
+    assert promoted[name] in text
+    provider = "aws_iam_openid_connect_provider" in stacks[name]["resource"]
+    assert ("OIDC provider for GitHub Actions is created here" in text) == provider == (name == "prod")
+
+
+def test_delivery_of_a_codepipeline_environment_and_of_none(tmp_path: Path) -> None:
+    text = section(
+        render_page(load_platform(ROOT / "examples" / "codepipeline").environment("prod")), "Delivery"
+    )
+    assert (
+        "`example-prod-web`, `example-prod-worker` (build, push, a manual approval, deploy by digest)" in text
+    )
+    assert "`example-prod-github` is PENDING" in text
+    (env,) = load(write_config(tmp_path, {"qa": env_toml()})).environments
+    assert section(render_page(env), "Delivery").strip() == (
+        "- Nothing deploys the services from CI; Terraform owns their task definitions"
     )

@@ -590,6 +590,62 @@ class TestDevStack:
         billing = flags[("aws_ecs_service.services_billing_service", "scaled-to-zero")]
         assert billing["severity"] == "warning" and billing["attributes"] == ["desired_count"]
 
+    def test_github_roles_trust_one_github_environment_each_and_deploy_only_dev(self, dev: Applied) -> None:
+        """The GitHub Actions roles as IAM holds them (the account's OIDC provider is prod's, the
+        account owner's; dev names it by ARN): each admits exactly one `sub` of the one repository,
+        and the deploy role names exactly dev's repositories, services, task definition families and
+        service roles, read back from moto, and nothing of another environment."""
+        env, server = dev.env, dev.stack.server
+        iam, ecs, ecr = (server.boto3_client(s) for s in ("iam", "ecs", "ecr"))
+        host, repository = "token.actions.githubusercontent.com", env.project.delivery.repository
+        subjects = {
+            "deploy": f"repo:{repository}:environment:{env.name}",
+            "apply": f"repo:{repository}:environment:{env.name}",
+            "plan": f"repo:{repository}:environment:{env.name}-plan",
+        }
+        for purpose, subject in subjects.items():
+            role = iam.get_role(RoleName=f"{env.prefix}-github-{purpose}")["Role"]
+            trust = role["AssumeRolePolicyDocument"]
+            (statement,) = (json.loads(trust) if isinstance(trust, str) else trust)["Statement"]
+            assert statement["Principal"] == {
+                "Federated": f"arn:aws:iam::{env.account_id}:oidc-provider/{host}"
+            }, purpose
+            assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
+            assert statement["Condition"] == {
+                "StringEquals": {f"{host}:aud": "sts.amazonaws.com", f"{host}:sub": subject}
+            }, purpose
+
+        delivered = [s.name for s in env.services if env.delivered(s)]
+        assert delivered, "dev deploys services of its own"
+        (cluster,) = ecs.list_clusters()["clusterArns"]
+        running = ecs.describe_services(cluster=cluster, services=[f"{env.prefix}-{s}" for s in delivered])
+        tasks = [
+            ecs.describe_task_definition(taskDefinition=s["taskDefinition"])["taskDefinition"]
+            for s in running["services"]
+        ]
+        repositories = ecr.describe_repositories(repositoryNames=[f"{env.prefix}/{s}" for s in delivered])
+        policy = iam.get_role_policy(
+            RoleName=f"{env.prefix}-github-deploy", PolicyName=f"{env.prefix}-github-deploy-services"
+        )["PolicyDocument"]
+        statements = {
+            s["Sid"]: sorted([s["Resource"]] if isinstance(s["Resource"], str) else s["Resource"])
+            for s in (json.loads(policy) if isinstance(policy, str) else policy)["Statement"]
+        }
+        assert statements == {
+            "LogInToRegistry": ["*"],
+            "PushEnvironmentImages": sorted(r["repositoryArn"] for r in repositories["repositories"]),
+            # dev is the first in the promotion: nothing upstream to pull from
+            "RegisterServiceTaskDefinitions": sorted(
+                f"arn:aws:ecs:{env.region}:{env.account_id}:task-definition/{t['family']}:*" for t in tasks
+            ),
+            "DescribeTaskDefinitions": ["*"],
+            "RollOutServices": sorted(s["serviceArn"] for s in running["services"]),
+            "PassServiceRoles": sorted(r for t in tasks for r in (t["taskRoleArn"], t["executionRoleArn"])),
+        }
+        assert len(statements["RollOutServices"]) == len(delivered)
+        named = json.dumps(statements)
+        assert not [other for other in ("stg", "prod") if f"{env.project.name}-{other}" in named]
+
     def test_replans_clean(self, dev: Applied) -> None:
         assert_replans_clean(dev.stack)
 
