@@ -178,6 +178,9 @@ def test_layout_matches_cdktf(fresh_synth: Path) -> None:
             *(f"stacks/{name}/cdk.tf.json" for name in sorted(manifest["stacks"])),
             # dev's Discord notifier, beside the stack that references it by relative file name
             "stacks/dev/discord-notifier.zip",
+            # the project's GitHub Actions workflows: infrastructure, and a deploy per service
+            "github/workflows/infrastructure.yml",
+            *(f"github/workflows/deploy-{s}.yml" for s in ("api", "billing", "ledger", "web")),
         ]
     )
 
