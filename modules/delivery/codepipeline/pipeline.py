@@ -405,6 +405,31 @@ def failure_notice(props: ServicePipelineProps) -> Notice:
 # --- the construct ------------------------------------------------------------------------------
 
 
+def _service_role(
+    scope: Construct,
+    *,
+    name: str,
+    description: str,
+    service: str,
+    sid: str,
+    account_id: str,
+    policy_name: str,
+    statements: list[dict[str, Any]],
+) -> tuple[Any, Any]:
+    """A role `service` may assume for this account only, and its one inline policy: (role, policy)."""
+    role = aws.iam_role.IamRole(
+        scope,
+        "role",
+        name=name,
+        description=description,
+        assume_role_policy=iam.service_trust(service, source_account=account_id, sid=sid),
+    )
+    policy = aws.iam_role_policy.IamRolePolicy(
+        scope, "role-policy", name=policy_name, role=role.id, policy=iam.document(*statements)
+    )
+    return role, policy
+
+
 class ServicePipeline(Construct):
     """For one service:
     - `artifacts`: the artifact bucket (hardened baseline, SSE-KMS with the environment key; runs'
@@ -459,28 +484,20 @@ class ServicePipeline(Construct):
             retention_in_days=props.log_retention_days,
             kms_key_id=props.kms_key_arn,
         )
-        role = aws.iam_role.IamRole(
+        role, role_policy = _service_role(
             scope,
-            "role",
             name=props.build_role_name,
             description=f"CodeBuild of {props.pipeline_name}: its logs, its artifacts, its repository",
-            assume_role_policy=iam.service_trust(
-                CODEBUILD_SERVICE, source_account=props.account_id, sid="CodeBuildAssumesRole"
-            ),
-        )
-        role_policy = aws.iam_role_policy.IamRolePolicy(
-            scope,
-            "role-policy",
-            name="logs-artifacts-push",
-            role=role.id,
-            policy=iam.document(
-                *build_statements(
-                    log_group_arn=log_group.arn,
-                    bucket_arn=bucket_arn,
-                    kms_key_arn=props.kms_key_arn,
-                    repository_arn=props.repository_arn,
-                    region=props.region,
-                )
+            service=CODEBUILD_SERVICE,
+            sid="CodeBuildAssumesRole",
+            account_id=props.account_id,
+            policy_name="logs-artifacts-push",
+            statements=build_statements(
+                log_group_arn=log_group.arn,
+                bucket_arn=bucket_arn,
+                kms_key_arn=props.kms_key_arn,
+                repository_arn=props.repository_arn,
+                region=props.region,
             ),
         )
         codebuild = aws.codebuild_project
@@ -516,21 +533,15 @@ class ServicePipeline(Construct):
 
     def _pipeline(self, props: ServicePipelineProps, bucket_name: str, bucket_arn: str, project: Any) -> Any:
         scope = Construct(self, "pipeline")
-        role = aws.iam_role.IamRole(
+        role, role_policy = _service_role(
             scope,
-            "role",
             name=props.pipeline_role_name,
             description=f"{props.pipeline_name}: its artifacts, connection, build and ECS service",
-            assume_role_policy=iam.service_trust(
-                CODEPIPELINE_SERVICE, source_account=props.account_id, sid="CodePipelineAssumesRole"
-            ),
-        )
-        role_policy = aws.iam_role_policy.IamRolePolicy(
-            scope,
-            "role-policy",
-            name="artifacts-source-build-deploy",
-            role=role.id,
-            policy=iam.document(*pipeline_statements(props, bucket_arn=bucket_arn, project_arn=project.arn)),
+            service=CODEPIPELINE_SERVICE,
+            sid="CodePipelineAssumesRole",
+            account_id=props.account_id,
+            policy_name="artifacts-source-build-deploy",
+            statements=pipeline_statements(props, bucket_arn=bucket_arn, project_arn=project.arn),
         )
         cp = aws.codepipeline
         return cp.Codepipeline(
