@@ -149,16 +149,27 @@ def github_oidc_provider_arn(partition: str, account_id: str) -> str:
 def delivery_rules(
     environments: Sequence[tuple[str, str, str, DeliveryMode, Connection | None]],
     owners: Sequence[tuple[str, str, str]],
+    repository: str | None,
 ) -> list[tuple[str, str, str]]:
     """(file, key, problem) between project.toml and the environment files.
 
     `environments`: (name, file, account, resolved mode, resolved connection) of every environment
-    file whose delivery settings validated; `owners`: (name, file, account) of each account owner.
+    file whose delivery settings validated; `owners`: (name, file, account) of each account owner;
+    `repository`: project.toml's.
     """
     problems: list[tuple[str, str, str]] = []
     github = [e for e in environments if e[3] == "github"]
     owned = {account for _, _, account in owners}
     for name, shown, account, mode, connection in environments:
+        if mode != "none" and repository is None:
+            problems.append(
+                (
+                    shown,
+                    DELIVERY_MODE_KEY,
+                    f'"{mode}" needs the repository it delivers from: repository = "<org>/<name>" in '
+                    "project.toml's [delivery]",
+                )
+            )
         if mode == "codepipeline" and connection is None:
             problems.append(
                 (

@@ -368,7 +368,11 @@ def load_platform(config_dir: Path, only: tuple[str, ...] = ()) -> Platform:
             environments.append(Environment(name=name, project=project, config=config, source=shown))
 
     problems += _shared_owners(owners)
-    problems += [ConfigProblem(*problem) for problem in delivery_rules(deliveries, owners)]
+    if project is not None:
+        problems += [
+            ConfigProblem(*problem)
+            for problem in delivery_rules(deliveries, owners, project.delivery.repository)
+        ]
     if project is not None:
         problems += [
             ConfigProblem(*problem)

@@ -240,3 +240,10 @@ def test_bad_delivery_exits_2_with_one_line_per_problem_and_no_output(tmp_path: 
     assert any("project.toml: delivery.repository:" in line for line in lines)
     assert any("project.toml: delivery.branch:" in line for line in lines)
     assert "Traceback" not in result.stderr and not out.exists()
+
+
+def test_an_environment_delivering_needs_the_projects_repository(tmp_path: Path) -> None:
+    config = github_platform(tmp_path, project=BASE_PROJECT, dev='[delivery]\nmode = "github"\n')
+    found = problems(config)
+    assert f'{tmp_path}/dev.toml: delivery.mode: "github" needs the repository it delivers from' in found[0]
+    assert len(found) == 2 and "delivery.promotion" in found[1]
