@@ -269,7 +269,10 @@ class EnvironmentStack(TerraformStack):
             DeployedService(
                 name=service.name,
                 repository_arn=fronts.repositories.repository_arns[service.name],
-                service_arn=fronts.services[service.name].arn,
+                # Built from names, not the service's id: known at plan time even when a change
+                # replaces the service, so the role's policy does not churn with it.
+                service_arn=f"arn:{partition}:ecs:{env.region}:{env.account_id}:service/"
+                f"{fronts.cluster.plain_name}/{env.prefix}-{service.name}",
                 task_role_arn=fronts.services[service.name].task_role_arn,
                 execution_role_arn=fronts.services[service.name].execution_role_arn,
                 task_definition_family=fronts.services[service.name].task_definition_family,

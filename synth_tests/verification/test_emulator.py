@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT, run_main
+from conftest import ROOT, run_main, synth_config
 from emulator import (
     BACKEND_CONFIG_FILE,
     DEAD_PROXY,
@@ -846,21 +846,42 @@ class TestProdStack:
         }
         assert len(set(zones.values())) == 2, zones
 
+    def test_github_oidc_provider_is_the_accounts_and_prods_roles_trust_it(self, prod: Applied) -> None:
+        """prod owns the account, so it creates the account's IAM OIDC provider for GitHub's tokens
+        (dev and stg name it by ARN); its own GitHub roles trust that provider."""
+        iam, env = prod.stack.server.boto3_client("iam"), prod.env
+        host = "token.actions.githubusercontent.com"
+        (arn,) = [p["Arn"] for p in iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]]
+        assert arn == f"arn:aws:iam::{env.account_id}:oidc-provider/{host}"
+        provider = iam.get_open_id_connect_provider(OpenIDConnectProviderArn=arn)
+        assert provider["Url"].removeprefix("https://") == host
+        assert provider["ClientIDList"] == ["sts.amazonaws.com"]
+        for purpose in ("deploy", "plan", "apply"):
+            trust = iam.get_role(RoleName=f"{env.prefix}-github-{purpose}")["Role"][
+                "AssumeRolePolicyDocument"
+            ]
+            (statement,) = (json.loads(trust) if isinstance(trust, str) else trust)["Statement"]
+            assert statement["Principal"] == {"Federated": arn}, purpose
+
     def test_replans_clean(self, prod: Applied) -> None:
         assert_replans_clean(prod.stack)
 
     def test_lifting_protections_is_in_place_then_destroys_with_a_final_snapshot(self, prod: Applied) -> None:
         """The lift is planned, then applied to the protected resources only (-target, -refresh=false:
         the rest of the plan is moto's allowlisted diffs, and applying those would replace services).
-        moto 5.2.5 enforces the database's deletion protection, not the load balancers'."""
+        moto 5.2.5 enforces the database's deletion protection, not the load balancers'.
+
+        The plan refreshes: the state the apply wrote may hold a service read without its tags
+        (moto's DescribeServices race, emulator_profile.toml "ECS tags"), and a plan against that
+        state would show tags_all changing on the service's moto-caused replacement; what moto holds
+        has them (test_replans_clean)."""
         stack = prod.stack
         lift = stack.lift_protections()
         expected = lifted_attributes(lift)
         (cluster, body) = only_resource(stack.config, "aws_rds_cluster")
         assert cluster in expected, "prod's database has deletion protection to lift"
         assert any(a.startswith("aws_lb.") for a in expected), "so have prod's load balancers"
-        # against the applied state: test_replans_clean has just compared every resource with moto
-        changes = stack.plan_changes("lift.tfplan", "-refresh=false")
+        changes = stack.plan_changes("lift.tfplan")
         # beside moto's allowlisted diffs, exactly the lifted arguments change, in place
         lifted = unexpected_changes(changes, stack.profile)
         assert {
@@ -886,13 +907,25 @@ class TestProdStack:
         assert body["final_snapshot_identifier"] in taken, "production keeps a final snapshot"
 
 
+# Examples another emulator test applies for resources the committed config does not generate
+# (test_emulator_delivery.py: CodePipeline delivery, where environments/ delivers with GitHub).
+EMULATED_EXAMPLES = ("codepipeline",)
+
+
 @emulator
-def test_profile_entries_match_the_generated_stacks(fresh_synth: Path, profile: Profile) -> None:
-    """A "needed" exclusion must still match something; a "known-gap" one must not match yet."""
+def test_profile_entries_match_the_generated_stacks(
+    fresh_synth: Path, profile: Profile, tmp_path: Path
+) -> None:
+    """A "needed" exclusion must still match something the tier applies (the committed config or an
+    example in EMULATED_EXAMPLES); a "known-gap" one must not match yet."""
+    outs = [fresh_synth] + [
+        synth_config(ROOT / "examples" / name, tmp_path / name) for name in EMULATED_EXAMPLES
+    ]
     addresses = [
         a
-        for d in sorted((fresh_synth / "stacks").iterdir())
-        for a in generated_addresses(stack_json(fresh_synth, d.name))
+        for out in outs
+        for d in sorted((out / "stacks").iterdir())
+        for a in generated_addresses(stack_json(out, d.name))
     ]
     for exclusion in profile.exclusions:
         hits = [a for a in addresses if exclusion.matches(a)]

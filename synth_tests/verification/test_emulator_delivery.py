@@ -40,6 +40,7 @@ EXAMPLE = ROOT / "examples" / "codepipeline"
 CONNECTION = "aws_codestarconnections_connection"
 PIPELINE = "aws_codepipeline"
 BUILD_PROJECT = "aws_codebuild_project"
+EVERY_STACKS_GAPS = {"aws_cloudwatch_composite_alarm", "aws_s3_bucket_logging"}
 emulator = pytest.mark.emulator
 
 
@@ -122,17 +123,19 @@ class TestCodePipelineDelivery:
         stack, generated = delivery.stack, delivery.generated
         addresses = generated_addresses(generated)
         excluded = {a for a in addresses if stack.profile.excluded(a)}
-        # the connection and the pipelines; the composite alarm is moto's gap for every stack
-        assert {a.split(".")[0] for a in excluded} - {"aws_cloudwatch_composite_alarm"} == {
-            CONNECTION,
-            PIPELINE,
-        }
+        # the connection and the pipelines; beside moto's gaps for every stack: the composite alarm
+        # and the artifact buckets' server access logging (to the pipeline-logs bucket, applied)
+        assert {a.split(".")[0] for a in excluded} - EVERY_STACKS_GAPS == {CONNECTION, PIPELINE}
         assert len([a for a in excluded if a.startswith(f"{PIPELINE}.")]) == len(delivery.delivered) == 2
         # the stand-ins keep everything that names the connection or a pipeline: nothing else goes
         assert set(stack.removed) == excluded
         (connection,) = generated["resource"][CONNECTION]
-        assert stack.stood_in[f"{CONNECTION}.{connection}.arn"] == len(delivery.delivered) * 2
-        assert sorted(stack.state_addresses()) == sorted(set(addresses) - excluded)
+        assert f"{CONNECTION}.{connection}.arn" in stack.stood_in
+        applied = stack.state_addresses()
+        assert sorted(applied) == sorted(set(addresses) - excluded)
+        # among them every pipeline's role policy, which names the connection
+        policies = [a for a in applied if a.startswith("aws_iam_role_policy.") and "_pipeline_role" in a]
+        assert len(policies) == len(delivery.delivered)
         outputs = json.loads(stack.run("output", "-json").stdout)
         assert outputs["pipeline_names"]["value"] == {
             s.name: f"{delivery.env.prefix}-{s.name}" for s in delivery.delivered
@@ -304,6 +307,14 @@ class TestCodePipelineDelivery:
         assert stack.lift_protections()
         stack.destroy()
         assert stack.state_addresses() == []
-        assert delivery.client("codebuild").list_projects()["projects"] == []
-        roles = {r["RoleName"] for r in delivery.client("iam").list_roles()["Roles"]}
-        assert not {r for r in roles if r.startswith(delivery.env.prefix)}
+        prefix = delivery.env.prefix
+        assert not [
+            r for r in delivery.client("iam").list_roles()["Roles"] if r["RoleName"].startswith(prefix)
+        ]
+        assert not [
+            b for b in delivery.client("s3").list_buckets()["Buckets"] if b["Name"].startswith(prefix)
+        ]
+        assert delivery.client("events").list_rules(NamePrefix=prefix)["Rules"] == []
+        # Not the CodeBuild projects: the provider deletes a project by its id, the ARN (AWS takes a
+        # name or an ARN), and moto 5.2.5 DeleteProject looks up names only and ignores an ARN
+        # without an error (probed with boto3), so moto still lists them after this clean destroy.
