@@ -243,14 +243,20 @@ def write_scaled_config(directory: Path, extra: int) -> Path:
 
 
 def write_ten_env_config(directory: Path) -> Path:
-    """project.toml from environments/ and e01..e10: distinct /16s, profiles and zone counts alternating."""
+    """project.toml from environments/ and e01..e10: distinct /16s, profiles and zone counts
+    alternating; promoted in order when the project delivers with github (e01 owns the account, so
+    it creates the GitHub OIDC provider)."""
     directory.mkdir(parents=True)
-    shutil.copy(CONFIG_DIR / "project.toml", directory / "project.toml")
+    names = [f"e{n:02d}" for n in range(1, TEN_ENVS + 1)]
+    project = (CONFIG_DIR / "project.toml").read_text()
+    project = re.sub(r"(?m)^promotion = .*$", f"promotion = {json.dumps(names)}", project)
+    (directory / "project.toml").write_text(project)
     for n in range(1, TEN_ENVS + 1):
         production = n % 2 == 0
         (directory / f"e{n:02d}.toml").write_text(
             f'profile = "{"production" if production else "development"}"\n\n'
-            "[network]\n"
+            + ("[account]\nowner = true\n\n" if n == 1 else "")
+            + "[network]\n"
             f'cidr = "10.{n}.0.0/16"\n'
             f"az_count = {3 if production else 2}\n"
         )
