@@ -111,7 +111,6 @@ class StateAccess:
 class GitHubRolesProps:
     """One environment's GitHub Actions roles: their names, the subjects they admit, and what they touch."""
 
-    prefix: str  # "<project>-<env>"
     environment: str
     partition: str
     region: str  # the environment's: where its services, repositories, secrets and key live

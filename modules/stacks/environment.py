@@ -284,7 +284,6 @@ class EnvironmentStack(TerraformStack):
             self,
             "github",
             GitHubRolesProps(
-                prefix=env.prefix,
                 environment=env.name,
                 partition=partition,
                 region=env.region,

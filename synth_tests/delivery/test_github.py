@@ -67,7 +67,6 @@ def props(env: str, services: tuple[str, ...] = ("api", "worker"), upstream: tup
 
     prefix = f"acme-{env}"
     built = GitHubRolesProps(
-        prefix=prefix,
         environment=env,
         partition="aws",
         region=REGION,
