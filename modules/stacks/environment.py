@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from modules.cdk import Construct, TerraformOutput, TerraformStack
 from modules.compute import Cluster, ClusterProps, Repositories, RepositoriesProps, Service, ServiceProps
-from modules.config import Environment
+from modules.config import Environment, ServiceConfig
 from modules.config.delivery import github_oidc_provider_arn, github_role_name
 from modules.core import naming
 from modules.data import server_access_log_bucket
@@ -257,7 +257,7 @@ class EnvironmentStack(TerraformStack):
             assert fronts is not None
             self._pipelines(env, key, fronts, delivered, topics)
 
-    def _github(self, env: Environment, fronts: ServiceFronts | None, delivered: list) -> None:
+    def _github(self, env: Environment, fronts: ServiceFronts | None, delivered: list[ServiceConfig]) -> None:
         partition = naming.partition(env.region)
         provider_arn = github_oidc_provider_arn(partition, env.account_id)
         if env.creates_github_provider:
@@ -320,7 +320,12 @@ class EnvironmentStack(TerraformStack):
             )
 
     def _pipelines(
-        self, env: Environment, key: EnvironmentKey, fronts: ServiceFronts, delivered: list, topics: Topics
+        self,
+        env: Environment,
+        key: EnvironmentKey,
+        fronts: ServiceFronts,
+        delivered: list[ServiceConfig],
+        topics: Topics,
     ) -> None:
         connection = env.delivery_connection
         assert connection is not None and env.project.delivery.repository is not None  # the schema's rules
