@@ -9,6 +9,9 @@ Fast provider import: the bindings package's `__init__` imports all ~2,136 resou
 `_jsii` module (which loads the jsii assembly into the runtime) and import only the resource
 modules a stack asks for. If the package layout ever stops allowing that, we fall back to the
 plain import and record it in `PROVIDER_IMPORT`.
+
+Local references: a plain string attribute of a provider resource is answered here with its
+Terraform reference instead of a jsii round trip (see "local references" at the end).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
+import re
 import sys
 import types
 from collections.abc import Callable
@@ -35,6 +39,8 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 #   token resolution error would print it, never the output). SYNTH_TOKEN_STACK_TRACES=1 keeps it.
 LAZY_PROVIDER_INDEX = os.environ.get("SYNTH_EAGER_PROVIDER_INDEX") != "1"
 TOKEN_STACK_TRACES = os.environ.get("SYNTH_TOKEN_STACK_TRACES") == "1"
+# Local references (below): SYNTH_JSII_REFERENCES=1 asks Node.js for every attribute token instead.
+LOCAL_REFERENCES = os.environ.get("SYNTH_JSII_REFERENCES") != "1"
 _HOOKS = (
     ["readable_addresses.js"]
     + (["lazy_provider_index.js"] if LAZY_PROVIDER_INDEX else [])
@@ -44,6 +50,7 @@ os.environ["NODE_OPTIONS"] = " ".join(
     [os.environ.get("NODE_OPTIONS") or "", *(f'--require "{Path(__file__).with_name(h)}"' for h in _HOOKS)]
 ).strip()
 
+import jsii  # noqa: E402
 from cdktf import (  # noqa: E402  (the jsii runtime reads the environment set above)
     App,
     CloudBackend,
@@ -51,6 +58,7 @@ from cdktf import (  # noqa: E402  (the jsii runtime reads the environment set a
     NamedCloudWorkspace,
     S3Backend,
     S3BackendAssumeRoleConfig,
+    TerraformDataSource,
     TerraformOutput,
     TerraformResourceLifecycle,
     TerraformStack,
@@ -173,3 +181,83 @@ def synth_app(app: App) -> None:
             raise
         detail = message.split(_COLLISION_MARKER, 1)[1].splitlines()[0]
         raise AddressCollision(detail) from None
+
+
+# --- local references -----------------------------------------------------------------------------
+#
+# `role.arn` on a provider resource is a jsii get: a round trip to Node.js that returns a token which
+# synth resolves to "${aws_iam_role.<name>.arn}". A synth makes ~900 of them, about a sixth of its
+# time. The name is the readable address (readable_addresses.js), which depends on the construct
+# IDs alone; Python knows them, since every construct is made here with (scope, id). So a plain
+# string attribute of a resource or data source is answered here with the reference itself, which
+# synth passes through unchanged: the output is byte-identical (a test compares it with
+# SYNTH_JSII_REFERENCES=1, which asks Node.js every time). Anything else (numbers, lists, nested
+# blocks, a construct whose path is not known here) still asks Node.js.
+
+_NOT_A_NAME_CHARACTER = re.compile(r"[^A-Za-z0-9]+")
+# Where each construct was made, (scope, construct ID), kept on the Python object itself as jsii
+# creates it: it lives and goes with the construct.
+_SCOPE_ATTRIBUTE = "_synth_construct_scope"
+# (class, jsii property) -> the Terraform attribute, or None when it is no plain string attribute
+_string_attributes: dict[tuple[type, str], str | None] = {}
+_resource_types: dict[type, str] = {}
+_jsii_create = jsii.create
+_jsii_get = jsii.get
+
+
+def readable_name(construct_ids: list[str]) -> str:
+    """The Terraform name of the construct path below the stack (readable_addresses.js, the same rule)."""
+    parts = (_NOT_A_NAME_CHARACTER.sub("_", part).strip("_") for part in construct_ids)
+    return "_".join(part for part in parts if part)
+
+
+def _create(klass: Any, obj: Any, args: Any = None) -> Any:
+    reference = _jsii_create(klass, obj, args)
+    if args and len(args) >= 2 and isinstance(args[1], str) and isinstance(args[0], Construct):
+        obj.__dict__[_SCOPE_ATTRIBUTE] = (args[0], args[1])
+    return reference
+
+
+def _string_attribute(cls: type, prop: str) -> str | None:
+    """The Terraform attribute a plain string getter of a provider class reads, else None."""
+    key = (cls, prop)
+    if key not in _string_attributes:
+        found = None
+        if cls.__module__.startswith(PROVIDER_PACKAGE):
+            for name, member in vars(cls).items():
+                getter = member.fget if isinstance(member, property) else None
+                if getattr(getter, "__jsii_name__", None) == prop:
+                    found = name if getter.__annotations__.get("return") is str else None
+                    break
+        _string_attributes[key] = found
+    return _string_attributes[key]
+
+
+def _path_below_stack(obj: Any) -> list[str] | None:
+    """The construct IDs from below its stack down to `obj`; None when a scope was not made here."""
+    ids = []
+    current = obj
+    while not isinstance(current, TerraformStack):
+        recorded = getattr(current, "__dict__", {}).get(_SCOPE_ATTRIBUTE)
+        if recorded is None:
+            return None
+        current, construct_id = recorded
+        ids.append(construct_id)
+    return ids[::-1]
+
+
+def _get(obj: Any, prop: str) -> Any:
+    attribute = _string_attribute(type(obj), prop)
+    path = _path_below_stack(obj) if attribute is not None else None
+    if attribute is None or path is None:
+        return _jsii_get(obj, prop)
+    cls = type(obj)
+    if cls not in _resource_types:
+        _resource_types[cls] = cls.TF_RESOURCE_TYPE
+    data = "data." if isinstance(obj, TerraformDataSource) else ""
+    return f"${{{data}{_resource_types[cls]}.{readable_name(path)}.{attribute}}}"
+
+
+if LOCAL_REFERENCES:
+    jsii.create = _create
+    jsii.get = _get

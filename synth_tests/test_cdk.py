@@ -56,14 +56,14 @@ def test_falls_back_to_the_plain_import_when_the_layout_is_unusable() -> None:
 
 
 def test_the_speed_hooks_change_nothing_in_the_output(tmp_path, fresh_synth) -> None:
-    """The lazy Node.js provider index and the skipped token stack traces are speed only: with both
-    switched off (cdktf as shipped) the output is byte-identical."""
+    """The lazy Node.js provider index, the skipped token stack traces and the local references are
+    speed only: with all three switched off (cdktf as shipped) the output is byte-identical."""
     import os
 
     from conftest import run_main
     from test_cli import tree_digest
 
-    plain = {"SYNTH_EAGER_PROVIDER_INDEX": "1", "SYNTH_TOKEN_STACK_TRACES": "1"}
+    plain = {"SYNTH_EAGER_PROVIDER_INDEX": "1", "SYNTH_TOKEN_STACK_TRACES": "1", "SYNTH_JSII_REFERENCES": "1"}
     # This process's NODE_OPTIONS already preloads the hooks (modules/cdk.py added them): the child
     # must start without them, or it would inherit what it is meant to switch off.
     inherited = os.environ.pop("NODE_OPTIONS", None)
@@ -93,3 +93,24 @@ def test_tokens_record_no_stack_once_the_hook_is_preloaded() -> None:
     assert without.returncode == 0, without.stderr
     enabled, frames = without.stdout.split()
     assert enabled == "True" and int(frames) > 0
+
+
+def test_string_attributes_are_answered_with_their_reference_and_the_rest_by_nodejs(monkeypatch) -> None:
+    """A plain string attribute of a resource or data source is its readable reference, made in
+    Python; a number or list attribute, or a construct whose scope was not made here, asks Node.js."""
+    import modules.cdk as cdk
+    from modules.cdk import Construct, TerraformStack, Testing, aws
+
+    asked: list[str] = []
+    real = cdk._jsii_get
+    monkeypatch.setattr(cdk, "_jsii_get", lambda obj, prop: asked.append(prop) or real(obj, prop))
+    stack = TerraformStack(Testing.app(), "test")
+    role = aws.iam_role.IamRole(Construct(stack, "a-b"), "role--x", assume_role_policy="{}")
+    parameter = aws.data_aws_ssm_parameter.DataAwsSsmParameter(stack, "ami", name="/x")
+    assert role.arn == "${aws_iam_role.a_b_role_x.arn}"
+    assert role.unique_id == "${aws_iam_role.a_b_role_x.unique_id}"
+    assert parameter.value == "${data.aws_ssm_parameter.ami.value}"
+    assert asked == []
+    assert role.max_session_duration is not None  # a number: a token only Node.js can make
+    assert asked == ["maxSessionDuration"]
+    assert cdk.readable_name(["services", "web-app", "--role--"]) == "services_web_app_role"
