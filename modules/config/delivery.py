@@ -32,7 +32,7 @@ DeliveryMode = Literal["github", "codepipeline", "none"]
 RolePurpose = Literal["deploy", "plan", "apply"]
 DELIVERY_MODE_KEY = "delivery.mode"
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
-GITHUB_AUDIENCE = "sts.amazonaws.com"
+GITHUB_AUDIENCE = "sts.amazonaws.com"  # what aws-actions/configure-aws-credentials asks GitHub for
 # The plan job's GitHub environment is the apply one's name plus this: a job that names an
 # environment gets that environment's `sub` claim whatever triggered it (a pull request too).
 PLAN_ENVIRONMENT_SUFFIX = "-plan"

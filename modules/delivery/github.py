@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from modules.cdk import Construct, aws
+from modules.config.delivery import GITHUB_AUDIENCE, GITHUB_OIDC_HOST
 from modules.core import iam
 from modules.security.terraform_cloud import (
     DATA_READ_ACTIONS,
@@ -47,9 +48,6 @@ from modules.security.terraform_cloud import (
     Phase,
     secret_refresh_statements,
 )
-
-GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
-GITHUB_AUDIENCE = "sts.amazonaws.com"  # what aws-actions/configure-aws-credentials asks GitHub for
 
 # Log in to ECR: GetAuthorizationToken names no repository (the token is for the registry).
 ECR_LOGIN_ACTIONS = ("ecr:GetAuthorizationToken",)
