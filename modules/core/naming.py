@@ -77,3 +77,17 @@ def bounded(name: str, limit: int) -> str:
     if len(name) <= limit:
         return name
     return f"{name[: limit - 7].rstrip('-')}-{short_hash(name)}"
+
+
+BUCKET_NAME_LIMIT = 63
+
+
+def bucket_name(head: str, suffix: str) -> str:
+    """`<head><suffix>` as an S3 bucket name: past 63 characters the head is shortened and a hash of
+    the whole added, so the suffix (`-<purpose>-<account>-<region>`, which makes the global name
+    unique) is always kept. The hash depends on the name alone, so a name never changes by itself."""
+    full = head + suffix
+    if len(full) <= BUCKET_NAME_LIMIT:
+        return full
+    keep = BUCKET_NAME_LIMIT - len(suffix) - 7
+    return f"{head[:keep].rstrip('-')}-{short_hash(full)}{suffix}"

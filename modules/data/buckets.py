@@ -55,12 +55,7 @@ def access_log_bucket_name(prefix: str, account_id: str, region: str) -> str:
     """`<project>-<env>-s3-access-logs-<account>-<region>`, the prefix shortened with a hash past 63
     characters. It ends in the region, and a configured bucket's name in the account id, so the two
     never meet."""
-    suffix = f"-s3-access-logs-{account_id}-{region}"
-    full = prefix + suffix
-    if len(full) <= 63:
-        return full
-    keep = 63 - len(suffix) - 7
-    return f"{prefix[:keep].rstrip('-')}-{naming.short_hash(full)}{suffix}"
+    return naming.bucket_name(prefix, f"-s3-access-logs-{account_id}-{region}")
 
 
 @dataclass(frozen=True)

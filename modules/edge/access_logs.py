@@ -13,7 +13,6 @@ from modules.data import ABORT_INCOMPLETE_UPLOAD_DAYS, PrivateBucket, PrivateBuc
 
 PUBLIC_ALB_LOG_PREFIX = "public-alb"
 INTERNAL_ALB_LOG_PREFIX = "internal-alb"
-BUCKET_NAME_LIMIT = 63
 # Log objects are never overwritten: a noncurrent version only exists once the expiration rule has
 # run, so it can go a day later.
 LOG_NONCURRENT_VERSION_DAYS = 1
@@ -55,12 +54,7 @@ ELB_LOG_DELIVERY_SERVICE = "logdelivery.elasticloadbalancing.amazonaws.com"
 
 def access_log_bucket_name(name: str, purpose: str, account_id: str, region: str) -> str:
     """`<name>-<purpose>-<account>-<region>`, the name part shortened with a hash past 63 characters."""
-    suffix = f"-{purpose}-{account_id}-{region}"
-    full = name + suffix
-    if len(full) <= BUCKET_NAME_LIMIT:
-        return full
-    keep = BUCKET_NAME_LIMIT - len(suffix) - 7
-    return f"{name[:keep].rstrip('-')}-{naming.short_hash(full)}{suffix}"
+    return naming.bucket_name(name, f"-{purpose}-{account_id}-{region}")
 
 
 def elb_log_delivery(

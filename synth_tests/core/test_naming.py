@@ -34,3 +34,17 @@ def test_partitions() -> None:
         "aws-cn",
         "aws-us-gov",
     ]
+
+
+def test_bucket_name_keeps_its_suffix_and_shortens_the_head_with_a_hash() -> None:
+    from modules.core.naming import bucket_name, short_hash
+
+    assert (
+        bucket_name("acme-dev", "-alb-logs-111111111111-eu-west-1")
+        == "acme-dev-alb-logs-111111111111-eu-west-1"
+    )
+    head, suffix = "a" * 20 + "-" + "b" * 20, "-pipeline-111111111111-ap-southeast-2"
+    name = bucket_name(head, suffix)
+    assert len(name) == 63 and name.endswith(suffix)
+    assert name == f"{'a' * 19}-{short_hash(head + suffix)}{suffix}"
+    assert bucket_name(head + "x", suffix) != name, "two long heads stay apart"

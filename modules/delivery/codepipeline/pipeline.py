@@ -35,7 +35,7 @@ from jinja2 import FileSystemLoader, StrictUndefined
 from modules.cdk import Construct, aws
 from modules.config.delivery import build_log_group_name, build_project_name
 from modules.core import iam
-from modules.core.naming import bounded, short_hash
+from modules.core.naming import bounded, bucket_name
 from modules.data.bucket import ABORT_INCOMPLETE_UPLOAD_DAYS, PrivateBucket, PrivateBucketProps
 from modules.notifications.events import COMMON_PATHS, Notice, notice_template
 
@@ -45,7 +45,6 @@ IMAGE_DEFINITIONS = "imagedefinitions.json"  # what the build writes and the ECS
 PIPELINE_NAME_LIMIT = 100
 ROLE_NAME_LIMIT = 64
 RULE_NAME_LIMIT = 64
-BUCKET_NAME_LIMIT = 63
 # The build: one docker build of one service needs no more than the smallest instance, and a build
 # still running after half an hour is stuck, not slow.
 COMPUTE_TYPE = "BUILD_GENERAL1_SMALL"
@@ -82,25 +81,14 @@ ARTIFACT_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
 def artifact_bucket_name(prefix: str, service: str, account_id: str, region: str) -> str:
     """`<prefix>-<service>-pipeline-<account>-<region>`, the head shortened with a hash past 63
     characters (account and region make the global name unique without a random suffix)."""
-    suffix = f"-pipeline-{account_id}-{region}"
-    head = f"{prefix}-{service}"
-    full = head + suffix
-    if len(full) <= BUCKET_NAME_LIMIT:
-        return full
-    keep = BUCKET_NAME_LIMIT - len(suffix) - 7
-    return f"{head[:keep].rstrip('-')}-{short_hash(full)}{suffix}"
+    return bucket_name(f"{prefix}-{service}", f"-pipeline-{account_id}-{region}")
 
 
 def pipeline_log_bucket_name(prefix: str, account_id: str, region: str) -> str:
     """`<prefix>-pipeline-logs-<account>-<region>`: the S3 server access logs of the environment's
     artifact buckets, the prefix shortened with a hash past 63 characters. No artifact bucket's name
     has "-pipeline-logs-" before its account id."""
-    suffix = f"-pipeline-logs-{account_id}-{region}"
-    full = prefix + suffix
-    if len(full) <= BUCKET_NAME_LIMIT:
-        return full
-    keep = BUCKET_NAME_LIMIT - len(suffix) - 7
-    return f"{prefix[:keep].rstrip('-')}-{short_hash(full)}{suffix}"
+    return bucket_name(prefix, f"-pipeline-logs-{account_id}-{region}")
 
 
 @dataclass(frozen=True)
