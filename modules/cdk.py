@@ -37,17 +37,28 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 #   SYNTH_EAGER_PROVIDER_INDEX=1 turns it off, to compare.
 # - no_token_stack_traces.js: tokens skip recording the Node.js stack they were made on (only a
 #   token resolution error would print it, never the output). SYNTH_TOKEN_STACK_TRACES=1 keeps it.
+# - direct_jsii_channel.js: the jsii kernel runs in the process Python started, not in a child of it
+#   behind a relay (half the time per round trip, one Node.js start fewer); it needs Node.js to
+#   preserve symbolic links, as the relay asks of its child. SYNTH_JSII_RELAY=1 keeps the relay.
 LAZY_PROVIDER_INDEX = os.environ.get("SYNTH_EAGER_PROVIDER_INDEX") != "1"
 TOKEN_STACK_TRACES = os.environ.get("SYNTH_TOKEN_STACK_TRACES") == "1"
 # Local references (below): SYNTH_JSII_REFERENCES=1 asks Node.js for every attribute token instead.
 LOCAL_REFERENCES = os.environ.get("SYNTH_JSII_REFERENCES") != "1"
+DIRECT_CHANNEL = os.environ.get("SYNTH_JSII_RELAY") != "1"
 _HOOKS = (
-    ["readable_addresses.js"]
+    (["direct_jsii_channel.js"] if DIRECT_CHANNEL else [])
+    + ["readable_addresses.js"]
     + (["lazy_provider_index.js"] if LAZY_PROVIDER_INDEX else [])
     + ([] if TOKEN_STACK_TRACES else ["no_token_stack_traces.js"])
 )
+# Ours before the user's: what a user's preloaded script prints must find the direct channel's
+# stdout wrapper in place.
 os.environ["NODE_OPTIONS"] = " ".join(
-    [os.environ.get("NODE_OPTIONS") or "", *(f'--require "{Path(__file__).with_name(h)}"' for h in _HOOKS)]
+    [
+        *(["--preserve-symlinks"] if DIRECT_CHANNEL else []),
+        *(f'--require "{Path(__file__).with_name(h)}"' for h in _HOOKS),
+        os.environ.get("NODE_OPTIONS") or "",
+    ]
 ).strip()
 
 import jsii  # noqa: E402
@@ -66,6 +77,8 @@ from cdktf import (  # noqa: E402  (the jsii runtime reads the environment set a
     Testing,
 )
 from constructs import Construct  # noqa: E402
+
+from modules.bindings import install_provider_module_finder, pipeline_creates  # noqa: E402
 
 PROVIDER_PACKAGE = "cdktf_cdktf_provider_aws"
 
@@ -124,7 +137,12 @@ def load_provider_package(
         return importlib.import_module(PROVIDER_PACKAGE), "plain"
 
 
+# Creates answered ahead (modules/bindings.py); the kernel has started above, with the cdktf import.
+PIPELINED_CREATES = pipeline_creates()
 _package, PROVIDER_IMPORT = load_provider_package()
+# Resource modules load with postponed annotations (modules/bindings.py); the plain import has
+# loaded them all already.
+POSTPONED_ANNOTATIONS = PROVIDER_IMPORT == "fast" and install_provider_module_finder(PROVIDER_PACKAGE)
 
 
 class _ProviderModules:
@@ -227,7 +245,8 @@ def _string_attribute(cls: type, prop: str) -> str | None:
             for name, member in vars(cls).items():
                 getter = member.fget if isinstance(member, property) else None
                 if getattr(getter, "__jsii_name__", None) == prop:
-                    found = name if getter.__annotations__.get("return") is str else None
+                    # `str`, or its spelling when the module's annotations are postponed
+                    found = name if getter.__annotations__.get("return") in (str, "builtins.str") else None
                     break
         _string_attributes[key] = found
     return _string_attributes[key]

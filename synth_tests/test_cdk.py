@@ -56,14 +56,22 @@ def test_falls_back_to_the_plain_import_when_the_layout_is_unusable() -> None:
 
 
 def test_the_speed_hooks_change_nothing_in_the_output(tmp_path, fresh_synth) -> None:
-    """The lazy Node.js provider index, the skipped token stack traces and the local references are
-    speed only: with all three switched off (cdktf as shipped) the output is byte-identical."""
+    """The lazy Node.js provider index, the skipped token stack traces, the local references, the
+    direct jsii channel, the postponed annotations and the creates answered ahead are speed only:
+    with all of them switched off (cdktf and jsii as shipped) the output is byte-identical."""
     import os
 
     from conftest import run_main
     from test_cli import tree_digest
 
-    plain = {"SYNTH_EAGER_PROVIDER_INDEX": "1", "SYNTH_TOKEN_STACK_TRACES": "1", "SYNTH_JSII_REFERENCES": "1"}
+    plain = {
+        "SYNTH_EAGER_PROVIDER_INDEX": "1",
+        "SYNTH_TOKEN_STACK_TRACES": "1",
+        "SYNTH_JSII_REFERENCES": "1",
+        "SYNTH_JSII_RELAY": "1",
+        "SYNTH_EAGER_ANNOTATIONS": "1",
+        "SYNTH_JSII_SYNC_CREATES": "1",
+    }
     # This process's NODE_OPTIONS already preloads the hooks (modules/cdk.py added them): the child
     # must start without them, or it would inherit what it is meant to switch off.
     inherited = os.environ.pop("NODE_OPTIONS", None)
@@ -114,3 +122,31 @@ def test_string_attributes_are_answered_with_their_reference_and_the_rest_by_nod
     assert role.max_session_duration is not None  # a number: a token only Node.js can make
     assert asked == ["maxSessionDuration"]
     assert cdk.readable_name(["services", "web-app", "--role--"]) == "services_web_app_role"
+
+
+def _node_children(code_prefix: str, env: dict[str, str] | None = None) -> list[str]:
+    code = (
+        f"{code_prefix}; import jsii, pathlib; pid = jsii.kernel.provider._process._process.pid;"
+        "stats = [p.read_text() for p in pathlib.Path('/proc').glob('[0-9]*/stat') if p.exists()];"
+        "print(sum(1 for s in stats if s.rsplit(')', 1)[1].split()[1] == str(pid)))"
+    )
+    result = run_python(code, env=env)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.split()
+
+
+def test_the_jsii_kernel_runs_in_the_node_process_python_started() -> None:
+    """direct_jsii_channel.js: no relay process between Python and the kernel; the switch keeps it."""
+    assert _node_children("import modules.cdk as cdk; cdk.App()") == ["0"]
+    assert _node_children("import modules.cdk as cdk; cdk.App()", env={"SYNTH_JSII_RELAY": "1"}) == ["1"]
+
+
+def test_what_nodejs_prints_reaches_the_terminal_not_the_jsii_protocol(tmp_path) -> None:
+    """The kernel shares Python's pipes with the protocol: a script that prints must not break it."""
+    script = tmp_path / "talk.js"
+    script.write_text('console.log("said on stdout"); console.error("said on stderr");\n')
+    code = "import modules.cdk as cdk; app = cdk.App(outdir='out'); print('outdir', app.outdir)"
+    result = run_python(code, env={"NODE_OPTIONS": f'--require "{script}"'})
+    assert result.returncode == 0, result.stderr
+    assert "said on stdout" in result.stdout and "outdir out" in result.stdout
+    assert "said on stderr" in result.stderr

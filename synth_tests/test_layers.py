@@ -16,6 +16,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("review",),
     ("config",),
     ("pages",),
+    ("bindings",),
     ("cdk",),
     ("security", "network"),
     ("observability", "notifications"),

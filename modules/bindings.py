@@ -1,0 +1,251 @@
+"""How the generated jsii bindings are loaded and called, faster; what they do is unchanged.
+
+modules/cdk.py owns which packages are imported; this module only changes how two things run, each
+with a switch that turns it off and a test that compares the output both ways.
+
+Provider modules with postponed annotations (`install_provider_module_finder`): each generated
+resource module spells its classes' argument and property types as `typing` expressions, which
+Python evaluates when the class is defined: most of the ~4 ms it takes to import one of the ~90
+modules a synth uses. Compiled with PEP 563's postponed annotations (`from __future__ import
+annotations`), they stay strings until something asks for them: the bindings' runtime type checks
+(`typing.get_type_hints`, which resolves the strings), and nothing at all under `python -O`, which
+compiles those checks out. Each module also asks importlib.metadata for typeguard's version (about
+1.5 ms of reading package metadata); the answer is remembered while provider modules load. The
+bytecode is cached beside the bindings' own (`__pycache__/*.opt-annotations<N>.pyc`, keyed on the
+source's size and modification time); where that cannot be written, the module is compiled anew
+each time, which is slower, never wrong. SYNTH_EAGER_ANNOTATIONS=1 imports them as shipped.
+
+Creates that do not wait (`pipeline_creates`): jsii's protocol is one request, then its answer, on
+the Node.js process's stdin and stdout, so Python and Node.js take turns and a synth's ~900 creates
+cost both sides' time added up. But the answer to a create is predictable: the kernel names every
+object it hands to Python `<fqn>@<n>`, counting n up from one object to the next (it registers an
+object only in a create or in an answer that carries it), so the name of the object a create makes
+is the requested fqn and the next n (the interfaces Python lists with it are the class's own, which
+the answer leaves out). A create of a jsii class with nothing overridden in Python (no callbacks
+into Python can come of it) is sent, and Python goes on with that predicted reference
+while Node.js works. Before any other request, and every `_PIPELINE_DEPTH` creates, the unread
+answers are read, and each must be exactly the predicted one: anything else (an error thrown in
+Node.js, a different name) is raised there, at that later call, after every answer is read, so the
+protocol stays in step. The counter is learned from every answer read (the largest n seen), and
+forgotten after an error, when the next create waits again. SYNTH_JSII_SYNC_CREATES=1 waits for
+every answer, as jsii does.
+"""
+
+from __future__ import annotations
+import __future__
+
+import contextlib
+import functools
+import importlib.abc
+import importlib.machinery
+import importlib.metadata
+import importlib.util
+import json
+import marshal
+import os
+import re
+import struct
+import sys
+import types
+from collections import deque
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from jsii._kernel.providers import process as jsii_process
+from jsii._kernel.types import CreateRequest, CreateResponse
+from jsii.errors import ErrorType, JavaScriptError, JSIIError
+
+POSTPONED_ANNOTATIONS = os.environ.get("SYNTH_EAGER_ANNOTATIONS") != "1"
+PIPELINED_CREATES = os.environ.get("SYNTH_JSII_SYNC_CREATES") != "1"
+_CACHE_TAG = f"annotations{sys.flags.optimize}"
+
+
+@contextlib.contextmanager
+def _package_versions_remembered() -> Iterator[None]:
+    """importlib.metadata.version answers each distribution from memory while the block runs."""
+    real = importlib.metadata.version
+    importlib.metadata.version = _remembered_version
+    try:
+        yield
+    finally:
+        importlib.metadata.version = real
+
+
+@functools.cache
+def _remembered_version(distribution_name: str) -> str:
+    return _real_version(distribution_name)
+
+
+_real_version = importlib.metadata.version
+
+
+class _PostponedAnnotationsLoader(importlib.machinery.SourceFileLoader):
+    """Loads a module compiled with postponed annotations, its bytecode cached under its own tag."""
+
+    def get_code(self, fullname: str) -> types.CodeType:
+        source_path = self.get_filename(fullname)
+        stat = os.stat(source_path)
+        # The same validation as Python's own timestamp .pyc files: interpreter, source size and mtime.
+        header = importlib.util.MAGIC_NUMBER + struct.pack("<qq", stat.st_mtime_ns, stat.st_size)
+        cache_path = importlib.util.cache_from_source(source_path, optimization=_CACHE_TAG)
+        with contextlib.suppress(OSError):
+            cached = self.get_data(cache_path)
+            if cached.startswith(header):
+                return marshal.loads(memoryview(cached)[len(header) :])
+        code = compile(
+            self.get_data(source_path),
+            source_path,
+            "exec",
+            flags=__future__.annotations.compiler_flag,
+            dont_inherit=True,
+            optimize=sys.flags.optimize,
+        )
+        partial = f"{cache_path}.{os.getpid()}.tmp"
+        try:
+            os.makedirs(os.path.dirname(cache_path), exist_ok=True)
+            with open(partial, "wb") as file:
+                file.write(header + marshal.dumps(code))
+            os.replace(partial, cache_path)
+        except OSError:  # a read-only install: no cache, the module still loads
+            with contextlib.suppress(OSError):
+                os.unlink(partial)
+        return code
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        with _package_versions_remembered():
+            super().exec_module(module)
+
+
+class _ProviderModuleFinder(importlib.abc.MetaPathFinder):
+    """Finds `<package>.<resource module>` the usual way, then loads it with postponed annotations."""
+
+    def __init__(self, package: str) -> None:
+        self.prefix = f"{package}."
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: types.ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        # Only the resource modules: the package's _jsii module (the assembly) loads as shipped.
+        if not fullname.startswith(self.prefix) or fullname.count(".") != 1 or fullname.endswith("._jsii"):
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
+        if spec is None or type(spec.loader) is not importlib.machinery.SourceFileLoader:
+            return spec
+        spec.loader = _PostponedAnnotationsLoader(spec.loader.name, spec.loader.path)
+        return spec
+
+
+def install_provider_module_finder(package: str) -> bool:
+    """Load `package`'s resource modules with postponed annotations; False when switched off."""
+    if not POSTPONED_ANNOTATIONS:
+        return False
+    if not any(isinstance(f, _ProviderModuleFinder) for f in sys.meta_path):
+        sys.meta_path.insert(0, _ProviderModuleFinder(package))
+    return True
+
+
+# --- creates that do not wait ------------------------------------------------------------------
+
+# Unread answers at most: ~100 bytes each, well inside a pipe's 64 KiB, so Node.js never blocks
+# writing answers while Python blocks writing requests.
+_PIPELINE_DEPTH = 128
+_OBJECT_NUMBER = re.compile(rb'"\$jsii\.byref":"[^"]*@(\d+)"')
+
+
+class PipelineError(RuntimeError):
+    """A create's answer was not the predicted one, though Node.js reported no error."""
+
+
+class _Pipeline:
+    """One kernel process's creates sent and not read yet, and the number of its next object."""
+
+    def __init__(self) -> None:
+        self.next_number: int | None = None
+        self.unread: deque[bytes] = deque()
+
+    def observe(self, line: bytes) -> None:
+        numbers = [int(n) for n in _OBJECT_NUMBER.findall(line)]
+        if numbers and self.next_number is not None:
+            self.next_number = max(self.next_number, max(numbers) + 1)
+        elif numbers:
+            self.next_number = max(numbers) + 1
+
+
+def _pipeline_of(node: Any) -> _Pipeline:
+    pipeline = node.__dict__.get("_synth_pipeline")
+    if pipeline is None:
+        pipeline = node.__dict__["_synth_pipeline"] = _Pipeline()
+    return pipeline
+
+
+def _read_line(node: Any) -> bytes:
+    line = node._process.stdout.readline()
+    _pipeline_of(node).observe(line)
+    return line
+
+
+def _next_message(node: Any) -> Any:
+    return json.loads(_read_line(node), object_hook=jsii_process.ohook)
+
+
+def _read_unread(node: Any) -> None:
+    """Read every unread answer; raise the first that is not the one predicted, once all are read."""
+    pipeline = _pipeline_of(node)
+    problem: Exception | None = None
+    while pipeline.unread:
+        expected = pipeline.unread.popleft()
+        line = _read_line(node)
+        if line == expected or problem is not None:
+            continue
+        pipeline.next_number = None  # learn it again from a create that waits
+        problem = _answer_problem(expected, line)
+    if problem is not None:
+        raise problem
+
+
+def _answer_problem(expected: bytes, line: bytes) -> Exception:
+    """What jsii raises for an error answer; PipelineError for any other unexpected one."""
+    answer = json.loads(line) if line.strip() else None
+    if isinstance(answer, dict) and "error" in answer:
+        kind = JSIIError if answer.get("name") == ErrorType.JSII_FAULT.value else RuntimeError
+        problem = kind(answer["error"])
+        problem.__cause__ = JavaScriptError(answer.get("stack"))
+        return problem
+    return PipelineError(f"jsii create: the answer predicted was {expected!r}, Node.js sent {line!r}")
+
+
+def _pipelined_send(node: Any, request: Any, response_type: type) -> Any:
+    pipeline = _pipeline_of(node)
+    if (
+        isinstance(request, CreateRequest)
+        and not request.overrides
+        and pipeline.next_number is not None
+        and not jsii_process._stack_traces_enabled()
+    ):
+        reference = f"{request.fqn}@{pipeline.next_number}"
+        data = json.dumps(node._serializer.unstructure(request), default=jsii_process.jdefault)
+        node._process.stdin.write(data.encode("utf8") + b"\n")
+        node._process.stdin.flush()
+        pipeline.next_number += 1
+        pipeline.unread.append(
+            json.dumps({"ok": {"$jsii.byref": reference}}, separators=(",", ":")).encode() + b"\n"
+        )
+        if len(pipeline.unread) >= _PIPELINE_DEPTH:
+            _read_unread(node)
+        return CreateResponse(ref=reference)
+    _read_unread(node)
+    return _send(node, request, response_type)
+
+
+_send = jsii_process._NodeProcess.send
+
+
+def pipeline_creates() -> bool:
+    """Send creates without waiting for their answers (see above); False when switched off."""
+    if not PIPELINED_CREATES:
+        return False
+    node_process = jsii_process._NodeProcess
+    if node_process.send is not _pipelined_send:
+        node_process._next_message = _next_message
+        node_process.send = _pipelined_send
+    return True

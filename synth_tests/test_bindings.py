@@ -1,0 +1,150 @@
+"""modules/bindings.py: provider modules with postponed annotations, and creates answered ahead.
+
+Both change speed only: test_cdk.py's output comparison synthesizes with them switched off too.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from pathlib import Path
+
+import jsii
+import pytest
+from test_cdk import run_python
+
+from modules import bindings, cdk
+from modules.cdk import Construct, TerraformStack, aws
+
+
+def _node() -> object:
+    return jsii.kernel.provider._process
+
+
+# --- postponed annotations ---------------------------------------------------------------------
+
+
+def test_provider_modules_keep_their_annotations_as_strings() -> None:
+    code = (
+        "import modules.cdk as cdk; hints = cdk.aws.vpc.Vpc.__init__.__annotations__;"
+        "print(cdk.POSTPONED_ANNOTATIONS, type(hints['cidr_block']).__name__)"
+    )
+    postponed = run_python(code)
+    assert postponed.returncode == 0, postponed.stderr
+    assert postponed.stdout.split() == ["True", "str"]
+    shipped = run_python(code, env={"SYNTH_EAGER_ANNOTATIONS": "1"})
+    assert shipped.returncode == 0, shipped.stderr
+    assert shipped.stdout.split()[0] == "False"
+    assert shipped.stdout.split()[1] != "str"  # typing.Optional[...]: evaluated when the class was made
+
+
+def test_the_runtime_type_checks_still_resolve_the_postponed_annotations() -> None:
+    """The unit tier runs with the bindings' type checks on (no -O): a wrong type is still refused."""
+    assert __debug__
+    stack = TerraformStack(cdk.Testing.app(), "checks")
+    with pytest.raises(TypeError, match="assume_role_policy"):
+        aws.iam_role.IamRole(stack, "role", assume_role_policy=5)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def fake_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A package `fakeprovider` with one module whose annotation names nothing that exists."""
+    package = tmp_path / "fakeprovider"
+    (package / "thing").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "thing" / "__init__.py").write_text("def make() -> NotDefinedAnywhere:\n    return 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    finder = bindings._ProviderModuleFinder("fakeprovider")
+    monkeypatch.setattr(sys, "meta_path", [finder, *sys.meta_path])
+    yield package
+    for name in [m for m in sys.modules if m.startswith("fakeprovider")]:
+        del sys.modules[name]
+
+
+def test_a_module_loads_with_postponed_annotations_and_its_bytecode_is_cached(fake_package: Path) -> None:
+    module = importlib.import_module("fakeprovider.thing")  # eager annotations would raise NameError
+    assert module.make.__annotations__ == {"return": "NotDefinedAnywhere"}
+    cached = list(
+        (fake_package / "thing" / "__pycache__").glob(f"__init__.*.opt-annotations{sys.flags.optimize}.pyc")
+    )
+    assert len(cached) == 1
+
+
+def test_the_cached_bytecode_follows_its_source(fake_package: Path) -> None:
+    source = fake_package / "thing" / "__init__.py"
+    assert importlib.import_module("fakeprovider.thing").make() == 1
+    del sys.modules["fakeprovider.thing"]
+    source.write_text("def make() -> NotDefinedAnywhere:\n    return 22\n")  # another size
+    os.utime(source, ns=(source.stat().st_atime_ns, source.stat().st_mtime_ns + 1_000_000_000))
+    assert importlib.import_module("fakeprovider.thing").make() == 22
+
+
+def test_typeguard_version_is_read_once_while_provider_modules_load(monkeypatch: pytest.MonkeyPatch) -> None:
+    asked: list[str] = []
+    monkeypatch.setattr(bindings, "_real_version", lambda name: asked.append(name) or "2.13.3")
+    bindings._remembered_version.cache_clear()
+    before = importlib.metadata.version
+    try:
+        with bindings._package_versions_remembered():
+            versions = [importlib.metadata.version("typeguard") for _ in range(3)]
+        assert versions == ["2.13.3"] * 3 and asked == ["typeguard"]
+        assert importlib.metadata.version is before  # only while provider modules load
+    finally:
+        bindings._remembered_version.cache_clear()
+
+
+# --- creates answered ahead --------------------------------------------------------------------
+
+
+def test_creates_are_sent_without_waiting_and_answered_as_predicted() -> None:
+    assert bindings.PIPELINED_CREATES
+    stack = TerraformStack(cdk.Testing.app(), "ahead")
+    pipeline = bindings._pipeline_of(_node())
+    roles = [aws.iam_role.IamRole(stack, f"role-{n}", assume_role_policy="{}") for n in range(3)]
+    assert len(pipeline.unread) >= 3  # sent, answers not read yet
+    numbers = [int(role.__jsii_ref__.ref.rsplit("@", 1)[1]) for role in roles]
+    assert numbers == [numbers[0], numbers[0] + 1, numbers[0] + 2]
+    assert roles[0].max_session_duration is not None  # any other request reads the answers first
+    assert not pipeline.unread
+    assert cdk.Testing.synth(stack).count('"aws_iam_role"') == 1
+
+
+def test_an_error_thrown_in_a_create_is_raised_at_the_next_call_and_jsii_stays_in_step() -> None:
+    stack = TerraformStack(cdk.Testing.app(), "error")
+    Construct(stack, "twice")
+    Construct(stack, "twice")  # Node.js refuses a second child of that name; Python is not told yet
+    with pytest.raises(RuntimeError, match="There is already a Construct with name 'twice'"):
+        cdk.Testing.synth(stack)
+    # The answers were all read: the kernel still answers this process's requests, in step.
+    role = aws.iam_role.IamRole(stack, "after", assume_role_policy="{}")
+    assert role.max_session_duration is not None
+    assert '"after"' in cdk.Testing.synth(stack)
+
+
+def test_an_answer_other_than_the_predicted_one_is_refused() -> None:
+    stack = TerraformStack(cdk.Testing.app(), "mismatch")
+    pipeline = bindings._pipeline_of(_node())
+    aws.iam_role.IamRole(stack, "first", assume_role_policy="{}").max_session_duration  # noqa: B018
+    pipeline.next_number += 5  # as if Node.js had made objects Python never heard of
+    aws.iam_role.IamRole(stack, "second", assume_role_policy="{}")
+    with pytest.raises(bindings.PipelineError, match=r"predicted was .*IamRole@\d+"):
+        cdk.Testing.synth(stack)
+    assert pipeline.next_number is None and not pipeline.unread  # forgotten: the next create waits
+    aws.iam_role.IamRole(stack, "third", assume_role_policy="{}")
+    assert pipeline.next_number is not None and not pipeline.unread  # and it is learnt again
+
+
+def test_without_the_pipeline_every_create_waits() -> None:
+    code = (
+        "import jsii, modules.cdk as cdk, modules.bindings as b;"
+        "s = cdk.TerraformStack(cdk.Testing.app(), 's');"
+        "[cdk.aws.iam_role.IamRole(s, f'r{n}', assume_role_policy='{}') for n in range(3)];"
+        "print(cdk.PIPELINED_CREATES, len(b._pipeline_of(jsii.kernel.provider._process).unread))"
+    )
+    waiting = run_python(code, env={"SYNTH_JSII_SYNC_CREATES": "1"})
+    assert waiting.returncode == 0, waiting.stderr
+    assert waiting.stdout.split() == ["False", "0"]
+    ahead = run_python(code)
+    assert ahead.returncode == 0, ahead.stderr
+    assert ahead.stdout.split()[0] == "True" and int(ahead.stdout.split()[1]) >= 3
