@@ -9,8 +9,10 @@
 Exit status: 0 success, 2 bad input (config, arguments, a plan file), 3 review: --fail-on found
 that severity, 1 anything else (among them: no Python with the dependencies, see
 `ensure_interpreter`).
-Nothing heavy is imported before the input is known to be good: the config is checked without
-cdktf, and an unchanged synth is recognised from its stamps before even pydantic loads.
+An unchanged synth is recognised from its stamps before even pydantic loads. A synth with work to
+do starts the jsii kernel (Node.js) first, so that it loads cdktf and the provider while Python
+checks the config; bad config still gets its one line per problem and exit 2, the kernel's start
+costing that answer about half a second.
 """
 
 from __future__ import annotations
@@ -216,7 +218,9 @@ def synth(args: argparse.Namespace, argv: list[str] | None = None) -> int:
             environments, partial = tuple(sorted(stale)), True
     if argv is not None:
         without_type_checks(argv)
-
+    # The jsii kernel starts here and loads cdktf and the provider while Python reads the config:
+    # modules/bindings.py sends those loads without waiting for their answers.
+    import modules.cdk  # noqa: F401
     from modules.config import ConfigError, load_platform
 
     try:

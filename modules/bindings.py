@@ -52,7 +52,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from jsii._kernel.providers import process as jsii_process
-from jsii._kernel.types import CreateRequest, CreateResponse
+from jsii._kernel.types import CreateRequest, CreateResponse, LoadRequest, LoadResponse
 from jsii.errors import ErrorType, JavaScriptError, JSIIError
 
 POSTPONED_ANNOTATIONS = os.environ.get("SYNTH_EAGER_ANNOTATIONS") != "1"
@@ -153,22 +153,21 @@ _OBJECT_NUMBER = re.compile(rb'"\$jsii\.byref":"[^"]*@(\d+)"')
 
 
 class PipelineError(RuntimeError):
-    """A create's answer was not the predicted one, though Node.js reported no error."""
+    """An answer read ahead was not the predicted one, though Node.js reported no error."""
 
 
 class _Pipeline:
-    """One kernel process's creates sent and not read yet, and the number of its next object."""
+    """One kernel process's requests sent and not answered yet (each answer's expected form, as a
+    pattern), and the number of its next object."""
 
     def __init__(self) -> None:
         self.next_number: int | None = None
-        self.unread: deque[bytes] = deque()
+        self.unread: deque[re.Pattern[bytes]] = deque()
 
     def observe(self, line: bytes) -> None:
         numbers = [int(n) for n in _OBJECT_NUMBER.findall(line)]
-        if numbers and self.next_number is not None:
-            self.next_number = max(self.next_number, max(numbers) + 1)
-        elif numbers:
-            self.next_number = max(numbers) + 1
+        if numbers:
+            self.next_number = max(self.next_number or 0, max(numbers) + 1)
 
 
 def _pipeline_of(node: Any) -> _Pipeline:
@@ -195,7 +194,7 @@ def _read_unread(node: Any) -> None:
     while pipeline.unread:
         expected = pipeline.unread.popleft()
         line = _read_line(node)
-        if line == expected or problem is not None:
+        if expected.fullmatch(line) or problem is not None:
             continue
         pipeline.next_number = None  # learn it again from a create that waits
         problem = _answer_problem(expected, line)
@@ -203,7 +202,7 @@ def _read_unread(node: Any) -> None:
         raise problem
 
 
-def _answer_problem(expected: bytes, line: bytes) -> Exception:
+def _answer_problem(expected: re.Pattern[bytes], line: bytes) -> Exception:
     """What jsii raises for an error answer; PipelineError for any other unexpected one."""
     answer = json.loads(line) if line.strip() else None
     if isinstance(answer, dict) and "error" in answer:
@@ -211,37 +210,51 @@ def _answer_problem(expected: bytes, line: bytes) -> Exception:
         problem = kind(answer["error"])
         problem.__cause__ = JavaScriptError(answer.get("stack"))
         return problem
-    return PipelineError(f"jsii create: the answer predicted was {expected!r}, Node.js sent {line!r}")
+    return PipelineError(f"jsii: the answer predicted was {expected.pattern!r}, Node.js sent {line!r}")
+
+
+def _answer_ahead(request: Any, pipeline: _Pipeline) -> tuple[re.Pattern[bytes], Any] | None:
+    """The answer `request` will get (its pattern, and the response to hand jsii's Python side now),
+    when it is one Python can go on without; else None."""
+    if jsii_process._stack_traces_enabled():
+        return None
+    if isinstance(request, CreateRequest) and not request.overrides and pipeline.next_number is not None:
+        reference = f"{request.fqn}@{pipeline.next_number}"
+        pipeline.next_number += 1
+        answer = b'{"ok":{"$jsii.byref":%b}}\n' % json.dumps(reference).encode()
+        return re.compile(re.escape(answer)), CreateResponse(ref=reference)
+    # An assembly load answers with its name and type count, which jsii's Python side never reads.
+    # Only a tarball inside its package's _jsii directory: one that importlib.resources extracted to
+    # a temporary file would be gone before Node.js reads it.
+    if isinstance(request, LoadRequest) and os.path.basename(os.path.dirname(request.tarball)) == "_jsii":
+        name = re.escape(json.dumps(request.name).encode())
+        pattern = re.compile(rb'\{"ok":\{"assembly":%b,"types":\d+\}\}\n' % name)
+        return pattern, LoadResponse(assembly=request.name, types=0)
+    return None
 
 
 def _pipelined_send(node: Any, request: Any, response_type: type) -> Any:
     pipeline = _pipeline_of(node)
-    if (
-        isinstance(request, CreateRequest)
-        and not request.overrides
-        and pipeline.next_number is not None
-        and not jsii_process._stack_traces_enabled()
-    ):
-        reference = f"{request.fqn}@{pipeline.next_number}"
-        data = json.dumps(node._serializer.unstructure(request), default=jsii_process.jdefault)
-        node._process.stdin.write(data.encode("utf8") + b"\n")
-        node._process.stdin.flush()
-        pipeline.next_number += 1
-        pipeline.unread.append(
-            json.dumps({"ok": {"$jsii.byref": reference}}, separators=(",", ":")).encode() + b"\n"
-        )
-        if len(pipeline.unread) >= _PIPELINE_DEPTH:
-            _read_unread(node)
-        return CreateResponse(ref=reference)
-    _read_unread(node)
-    return _send(node, request, response_type)
+    ahead = _answer_ahead(request, pipeline)
+    if ahead is None:
+        _read_unread(node)
+        return _send(node, request, response_type)
+    expected, response = ahead
+    data = json.dumps(node._serializer.unstructure(request), default=jsii_process.jdefault)
+    node._process.stdin.write(data.encode("utf8") + b"\n")
+    node._process.stdin.flush()
+    pipeline.unread.append(expected)
+    if len(pipeline.unread) >= _PIPELINE_DEPTH:
+        _read_unread(node)
+    return response
 
 
 _send = jsii_process._NodeProcess.send
 
 
 def pipeline_creates() -> bool:
-    """Send creates without waiting for their answers (see above); False when switched off."""
+    """Send creates and assembly loads without waiting for their answers (see above); False when
+    switched off. Before the first load, so that the loads are sent ahead too."""
     if not PIPELINED_CREATES:
         return False
     node_process = jsii_process._NodeProcess

@@ -62,6 +62,13 @@ os.environ["NODE_OPTIONS"] = " ".join(
 ).strip()
 
 import jsii  # noqa: E402
+
+from modules.bindings import install_provider_module_finder, pipeline_creates  # noqa: E402
+
+# Requests answered ahead (modules/bindings.py), from the first assembly load: the kernel starts on
+# the cdktf import below, and loads cdktf and the provider while Python goes on.
+PIPELINED_CREATES = pipeline_creates()
+
 from cdktf import (  # noqa: E402  (the jsii runtime reads the environment set above)
     App,
     CloudBackend,
@@ -77,8 +84,6 @@ from cdktf import (  # noqa: E402  (the jsii runtime reads the environment set a
     Testing,
 )
 from constructs import Construct  # noqa: E402
-
-from modules.bindings import install_provider_module_finder, pipeline_creates  # noqa: E402
 
 PROVIDER_PACKAGE = "cdktf_cdktf_provider_aws"
 
@@ -137,8 +142,6 @@ def load_provider_package(
         return importlib.import_module(PROVIDER_PACKAGE), "plain"
 
 
-# Creates answered ahead (modules/bindings.py); the kernel has started above, with the cdktf import.
-PIPELINED_CREATES = pipeline_creates()
 _package, PROVIDER_IMPORT = load_provider_package()
 # Resource modules load with postponed annotations (modules/bindings.py); the plain import has
 # loaded them all already.

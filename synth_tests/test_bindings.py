@@ -148,3 +148,29 @@ def test_without_the_pipeline_every_create_waits() -> None:
     ahead = run_python(code)
     assert ahead.returncode == 0, ahead.stderr
     assert ahead.stdout.split()[0] == "True" and int(ahead.stdout.split()[1]) >= 3
+
+
+def test_assembly_loads_are_sent_ahead_while_python_goes_on() -> None:
+    """constructs, cdktf and the provider load in Node.js while Python imports and reads the config."""
+    code = (
+        "import jsii, modules.cdk as cdk, modules.bindings as b;"
+        "unread = b._pipeline_of(jsii.kernel.provider._process).unread;"
+        "names = ['constructs', 'cdktf', '@cdktf/provider-aws'];"
+        "print(len(unread), all(p.fullmatch(b'{\"ok\":{\"assembly\":\"%s\",\"types\":7}}\\n' % n.encode())"
+        " for p, n in zip(unread, names)))"
+    )
+    result = run_python(code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["3", "True"]
+
+
+def test_a_load_from_a_temporary_copy_waits_for_its_answer() -> None:
+    from jsii._kernel.types import LoadRequest
+
+    pipeline = bindings._Pipeline()
+    inside = LoadRequest(name="cdktf", version="0.21.0", tarball="/site/cdktf/_jsii/cdktf@0.21.0.jsii.tgz")
+    extracted = LoadRequest(name="cdktf", version="0.21.0", tarball="/tmp/tmpab12cd/cdktf@0.21.0.jsii.tgz")
+    pattern, response = bindings._answer_ahead(inside, pipeline)
+    assert pattern.fullmatch(b'{"ok":{"assembly":"cdktf","types":184}}\n')
+    assert not pattern.fullmatch(b'{"ok":{"assembly":"constructs","types":184}}\n')
+    assert bindings._answer_ahead(extracted, pipeline) is None
