@@ -157,12 +157,12 @@ class PipelineError(RuntimeError):
 
 
 class _Pipeline:
-    """One kernel process's requests sent and not answered yet (each answer's expected form, as a
-    pattern), and the number of its next object."""
+    """One kernel process's requests sent and not answered yet (each answer expected: its exact
+    bytes, or a pattern), and the number of its next object."""
 
     def __init__(self) -> None:
         self.next_number: int | None = None
-        self.unread: deque[re.Pattern[bytes]] = deque()
+        self.unread: deque[bytes | re.Pattern[bytes]] = deque()
 
     def observe(self, line: bytes) -> None:
         numbers = [int(n) for n in _OBJECT_NUMBER.findall(line)]
@@ -194,7 +194,9 @@ def _read_unread(node: Any) -> None:
     while pipeline.unread:
         expected = pipeline.unread.popleft()
         line = _read_line(node)
-        if expected.fullmatch(line) or problem is not None:
+        if problem is not None or (
+            line == expected if isinstance(expected, bytes) else expected.fullmatch(line)
+        ):
             continue
         pipeline.next_number = None  # learn it again from a create that waits
         problem = _answer_problem(expected, line)
@@ -202,7 +204,7 @@ def _read_unread(node: Any) -> None:
         raise problem
 
 
-def _answer_problem(expected: re.Pattern[bytes], line: bytes) -> Exception:
+def _answer_problem(expected: bytes | re.Pattern[bytes], line: bytes) -> Exception:
     """What jsii raises for an error answer; PipelineError for any other unexpected one."""
     answer = json.loads(line) if line.strip() else None
     if isinstance(answer, dict) and "error" in answer:
@@ -210,19 +212,20 @@ def _answer_problem(expected: re.Pattern[bytes], line: bytes) -> Exception:
         problem = kind(answer["error"])
         problem.__cause__ = JavaScriptError(answer.get("stack"))
         return problem
-    return PipelineError(f"jsii: the answer predicted was {expected.pattern!r}, Node.js sent {line!r}")
+    shown = expected if isinstance(expected, bytes) else expected.pattern
+    return PipelineError(f"jsii: the answer predicted was {shown!r}, Node.js sent {line!r}")
 
 
-def _answer_ahead(request: Any, pipeline: _Pipeline) -> tuple[re.Pattern[bytes], Any] | None:
-    """The answer `request` will get (its pattern, and the response to hand jsii's Python side now),
-    when it is one Python can go on without; else None."""
+def _answer_ahead(request: Any, pipeline: _Pipeline) -> tuple[bytes | re.Pattern[bytes], Any] | None:
+    """The answer `request` will get (its bytes or pattern, and the response to hand jsii's Python
+    side now), when it is one Python can go on without; else None."""
     if jsii_process._stack_traces_enabled():
         return None
     if isinstance(request, CreateRequest) and not request.overrides and pipeline.next_number is not None:
         reference = f"{request.fqn}@{pipeline.next_number}"
         pipeline.next_number += 1
         answer = b'{"ok":{"$jsii.byref":%b}}\n' % json.dumps(reference).encode()
-        return re.compile(re.escape(answer)), CreateResponse(ref=reference)
+        return answer, CreateResponse(ref=reference)
     # An assembly load answers with its name and type count, which jsii's Python side never reads.
     # Only a tarball inside its package's _jsii directory: one that importlib.resources extracted to
     # a temporary file would be gone before Node.js reads it.
