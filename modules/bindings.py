@@ -13,7 +13,10 @@ compiles those checks out. Each module also asks importlib.metadata for typeguar
 1.5 ms of reading package metadata); the answer is remembered while provider modules load. The
 bytecode is cached beside the bindings' own (`__pycache__/*.opt-annotations<N>.pyc`, keyed on the
 source's size and modification time); where that cannot be written, the module is compiled anew
-each time, which is slower, never wrong. SYNTH_EAGER_ANNOTATIONS=1 imports them as shipped.
+each time, which is slower, never wrong. It is written even with PYTHONDONTWRITEBYTECODE set (as
+container images often have it): it is this module's cache, in the virtualenv `make synth` made,
+and without it every synth would compile ~90 modules from source. SYNTH_EAGER_ANNOTATIONS=1
+imports them as shipped.
 
 Creates that do not wait (`pipeline_creates`): jsii's protocol is one request, then its answer, on
 the Node.js process's stdin and stdout, so Python and Node.js take turns and a synth's ~900 creates

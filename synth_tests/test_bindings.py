@@ -156,7 +156,7 @@ def test_assembly_loads_are_sent_ahead_while_python_goes_on() -> None:
         "import jsii, modules.cdk as cdk, modules.bindings as b;"
         "unread = b._pipeline_of(jsii.kernel.provider._process).unread;"
         "names = ['constructs', 'cdktf', '@cdktf/provider-aws'];"
-        "print(len(unread), all(p.fullmatch(b'{\"ok\":{\"assembly\":\"%s\",\"types\":7}}\\n' % n.encode())"
+        'print(len(unread), all(p.fullmatch(b\'{"ok":{"assembly":"%s","types":7}}\\n\' % n.encode())'
         " for p, n in zip(unread, names)))"
     )
     result = run_python(code)
