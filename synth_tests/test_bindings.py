@@ -12,7 +12,7 @@ from pathlib import Path
 
 import jsii
 import pytest
-from test_cdk import run_python
+from test_cdk import printed, with_and_without
 
 from modules import bindings, cdk
 from modules.cdk import Construct, TerraformStack, aws
@@ -30,13 +30,10 @@ def test_provider_modules_keep_their_annotations_as_strings() -> None:
         "import modules.cdk as cdk; hints = cdk.aws.vpc.Vpc.__init__.__annotations__;"
         "print(cdk.POSTPONED_ANNOTATIONS, type(hints['cidr_block']).__name__)"
     )
-    postponed = run_python(code)
-    assert postponed.returncode == 0, postponed.stderr
-    assert postponed.stdout.split() == ["True", "str"]
-    shipped = run_python(code, env={"SYNTH_EAGER_ANNOTATIONS": "1"})
-    assert shipped.returncode == 0, shipped.stderr
-    assert shipped.stdout.split()[0] == "False"
-    assert shipped.stdout.split()[1] != "str"  # typing.Optional[...]: evaluated when the class was made
+    postponed, shipped = with_and_without(code, "SYNTH_EAGER_ANNOTATIONS")
+    assert postponed == ["True", "str"]
+    assert shipped[0] == "False"
+    assert shipped[1] != "str"  # typing.Optional[...]: evaluated when the class was made
 
 
 def test_the_runtime_type_checks_still_resolve_the_postponed_annotations() -> None:
@@ -142,12 +139,9 @@ def test_without_the_pipeline_every_create_waits() -> None:
         "[cdk.aws.iam_role.IamRole(s, f'r{n}', assume_role_policy='{}') for n in range(3)];"
         "print(cdk.PIPELINED_CREATES, len(b._pipeline_of(jsii.kernel.provider._process).unread))"
     )
-    waiting = run_python(code, env={"SYNTH_JSII_SYNC_CREATES": "1"})
-    assert waiting.returncode == 0, waiting.stderr
-    assert waiting.stdout.split() == ["False", "0"]
-    ahead = run_python(code)
-    assert ahead.returncode == 0, ahead.stderr
-    assert ahead.stdout.split()[0] == "True" and int(ahead.stdout.split()[1]) >= 3
+    (enabled, unread), waiting = with_and_without(code, "SYNTH_JSII_SYNC_CREATES")
+    assert waiting == ["False", "0"]
+    assert enabled == "True" and int(unread) >= 3
 
 
 def test_assembly_loads_are_sent_ahead_while_python_goes_on() -> None:
@@ -159,9 +153,7 @@ def test_assembly_loads_are_sent_ahead_while_python_goes_on() -> None:
         'print(len(unread), all(p.fullmatch(b\'{"ok":{"assembly":"%s","types":7}}\\n\' % n.encode())'
         " for p, n in zip(unread, names)))"
     )
-    result = run_python(code)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["3", "True"]
+    assert printed(code) == ["3", "True"]
 
 
 def test_a_load_from_a_temporary_copy_waits_for_its_answer() -> None:

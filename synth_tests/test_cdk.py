@@ -21,6 +21,18 @@ def run_python(code: str, env: dict[str, str] | None = None) -> subprocess.Compl
     )
 
 
+def printed(code: str, env: dict[str, str] | None = None) -> list[str]:
+    """The words `code` prints in a fresh Python, which must succeed."""
+    result = run_python(code, env=env)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.split()
+
+
+def with_and_without(code: str, switch: str) -> tuple[list[str], list[str]]:
+    """The words `code` prints with a speed hook on, then with `switch`=1 turning it off."""
+    return printed(code), printed(code, env={switch: "1"})
+
+
 def test_fast_path_skips_the_package_init() -> None:
     code = (
         "import sys; import modules.cdk as cdk; cdk.aws.vpc.Vpc;"
@@ -50,9 +62,7 @@ def test_falls_back_to_the_plain_import_when_the_layout_is_unusable() -> None:
         "package, mode = cdk.load_provider_package(find_spec=lambda name: None);"
         "print(mode, hasattr(package, 'waf_web_acl'))"
     )
-    result = run_python(code)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["plain", "True"]
+    assert printed(code) == ["plain", "True"]
 
 
 def test_the_speed_hooks_change_nothing_in_the_output(tmp_path, fresh_synth) -> None:
@@ -94,12 +104,8 @@ def test_tokens_record_no_stack_once_the_hook_is_preloaded() -> None:
         "import modules.cdk as cdk; from cdktf import Token; "
         "print(cdk.TOKEN_STACK_TRACES, len(Token.as_any('x').creation_stack))"
     )
-    with_hook = run_python(code)
-    assert with_hook.returncode == 0, with_hook.stderr
-    assert with_hook.stdout.split() == ["False", "0"]
-    without = run_python(code, env={"SYNTH_TOKEN_STACK_TRACES": "1"})
-    assert without.returncode == 0, without.stderr
-    enabled, frames = without.stdout.split()
+    with_hook, (enabled, frames) = with_and_without(code, "SYNTH_TOKEN_STACK_TRACES")
+    assert with_hook == ["False", "0"]
     assert enabled == "True" and int(frames) > 0
 
 
