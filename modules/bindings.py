@@ -30,8 +30,8 @@ while Node.js works. Before any other request, and every `_PIPELINE_DEPTH` creat
 answers are read, and each must be exactly the predicted one: anything else (an error thrown in
 Node.js, a different name) is raised there, at that later call, after every answer is read, so the
 protocol stays in step. The counter is learned from every answer read (the largest n seen), and
-forgotten after an error, when the next create waits again. SYNTH_JSII_SYNC_CREATES=1 waits for
-every answer, as jsii does.
+after an error set back to follow the largest n read (a create that failed numbered nothing).
+SYNTH_JSII_SYNC_CREATES=1 waits for every answer, as jsii does.
 """
 
 from __future__ import annotations
@@ -161,16 +161,24 @@ class PipelineError(RuntimeError):
 
 class _Pipeline:
     """One kernel process's requests sent and not answered yet (each answer expected: its exact
-    bytes, or a pattern), and the number of its next object."""
+    bytes, or a pattern), the largest object number read in any answer, and the number the next
+    create is predicted (None until an answer has shown one)."""
 
     def __init__(self) -> None:
+        self.highest_read: int | None = None
         self.next_number: int | None = None
         self.unread: deque[bytes | re.Pattern[bytes]] = deque()
 
     def observe(self, line: bytes) -> None:
         numbers = [int(n) for n in _OBJECT_NUMBER.findall(line)]
         if numbers:
-            self.next_number = max(self.next_number or 0, max(numbers) + 1)
+            self.highest_read = max(self.highest_read or 0, *numbers)
+            self.next_number = max(self.next_number or 0, self.highest_read + 1)
+
+    def relearn(self) -> None:
+        """After an unexpected answer, once every answer is read: a create that failed numbered no
+        object, so the next number follows the largest one read."""
+        self.next_number = None if self.highest_read is None else self.highest_read + 1
 
 
 def _pipeline_of(node: Any) -> _Pipeline:
@@ -201,9 +209,9 @@ def _read_unread(node: Any) -> None:
             line == expected if isinstance(expected, bytes) else expected.fullmatch(line)
         ):
             continue
-        pipeline.next_number = None  # learn it again from a create that waits
         problem = _answer_problem(expected, line)
     if problem is not None:
+        pipeline.relearn()
         raise problem
 
 

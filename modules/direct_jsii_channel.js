@@ -32,6 +32,13 @@ if (
   process.execArgv.indexOf("--preserve-symlinks") === -1
 ) {
   const Module = require("module");
+  // fd 3 is libuv's own (its epoll descriptor) in a process started this way. Were it free, a file
+  // opened later would get it and its reads would be taken for the channel's: keep it taken.
+  try {
+    fs.fstatSync(KERNEL_FD);
+  } catch {
+    fs.openSync("/dev/null", "r");
+  }
   const readSync = fs.readSync;
   const writeSync = fs.writeSync;
 
