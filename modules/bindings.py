@@ -234,7 +234,6 @@ def _answer_ahead(request: Any, pipeline: _Pipeline) -> tuple[bytes | re.Pattern
         return None
     if isinstance(request, CreateRequest) and not request.overrides and pipeline.next_number is not None:
         reference = f"{request.fqn}@{pipeline.next_number}"
-        pipeline.next_number += 1
         answer = b'{"ok":{"$jsii.byref":%b}}\n' % json.dumps(reference).encode()
         return answer, CreateResponse(ref=reference)
     # An assembly load answers with its name and type count, which jsii's Python side never reads.
@@ -257,6 +256,8 @@ def _pipelined_send(node: Any, request: Any, response_type: type) -> Any:
     data = json.dumps(node._serializer.unstructure(request), default=jsii_process.jdefault)
     node._process.stdin.write(data.encode("utf8") + b"\n")
     node._process.stdin.flush()
+    if isinstance(request, CreateRequest):  # numbered once sent: a request that failed to serialize is not
+        pipeline.next_number += 1
     pipeline.unread.append(expected)
     if len(pipeline.unread) >= _PIPELINE_DEPTH:
         _read_unread(node)

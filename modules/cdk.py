@@ -193,7 +193,9 @@ class AddressCollision(ValueError):
 
 
 def synth_app(app: App) -> None:
-    """`app.synth()`, with a Terraform name collision raised as AddressCollision (one line)."""
+    """`app.synth()`, with a Terraform name collision raised as AddressCollision (one line), once
+    the resource types of the local references are checked."""
+    check_resource_types()
     try:
         app.synth()
     except Exception as error:  # jsii wraps errors thrown in Node.js in its own exception types
@@ -222,6 +224,7 @@ _SCOPE_ATTRIBUTE = "_synth_construct_scope"
 # (class, jsii property) -> the Terraform attribute, or None when it is no plain string attribute
 _string_attributes: dict[tuple[type, str], str | None] = {}
 _resource_types: dict[type, str] = {}
+_resource_types_checked: set[type] = set()
 _jsii_create = jsii.create
 _jsii_get = jsii.get
 
@@ -268,16 +271,41 @@ def _path_below_stack(obj: Any) -> list[str] | None:
     return ids[::-1]
 
 
+# Each generated resource module opens with its Terraform type: "# `aws_vpc`", "# `data_aws_ami`".
+_MODULE_TYPE = re.compile(r"\s*# `(?:data_)?([a-z0-9_]+)`")
+
+
+def _resource_type(cls: type) -> str:
+    """The Terraform type of a provider class, read from its module's docstring: asking Node.js
+    (`TF_RESOURCE_TYPE`, a static get) would make Python wait for every create sent ahead of it.
+    `check_resource_types` compares each one read this way with Node.js's before synth."""
+    if cls not in _resource_types:
+        found = _MODULE_TYPE.match(sys.modules[cls.__module__].__doc__ or "")
+        _resource_types[cls] = found.group(1) if found else cls.TF_RESOURCE_TYPE
+    return _resource_types[cls]
+
+
+def check_resource_types() -> None:
+    """Every resource type `_resource_type` read from a docstring is the one Node.js names."""
+    for cls, resource_type in _resource_types.items():
+        if cls in _resource_types_checked:
+            continue
+        named = cls.TF_RESOURCE_TYPE
+        if resource_type != named:
+            raise RuntimeError(
+                f"{cls.__module__}: its docstring names {resource_type!r}, but Node.js's "
+                f"{cls.__name__}.tfResourceType is {named!r}; set SYNTH_JSII_REFERENCES=1"
+            )
+        _resource_types_checked.add(cls)
+
+
 def _get(obj: Any, prop: str) -> Any:
     attribute = _string_attribute(type(obj), prop)
     path = _path_below_stack(obj) if attribute is not None else None
     if attribute is None or path is None:
         return _jsii_get(obj, prop)
-    cls = type(obj)
-    if cls not in _resource_types:
-        _resource_types[cls] = cls.TF_RESOURCE_TYPE
     data = "data." if isinstance(obj, TerraformDataSource) else ""
-    return f"${{{data}{_resource_types[cls]}.{readable_name(path)}.{attribute}}}"
+    return f"${{{data}{_resource_type(type(obj))}.{readable_name(path)}.{attribute}}}"
 
 
 if LOCAL_REFERENCES:

@@ -156,3 +156,26 @@ def test_what_nodejs_prints_reaches_the_terminal_not_the_jsii_protocol(tmp_path)
     assert result.returncode == 0, result.stderr
     assert "said on stdout" in result.stdout and "outdir out" in result.stdout
     assert "said on stderr" in result.stderr
+
+
+def test_a_local_reference_reads_its_resource_type_from_the_module_and_synth_checks_it(monkeypatch) -> None:
+    """No static get per provider class while creates are sent ahead; checked against Node.js before
+    synth, so a module whose docstring named another type would stop the synth, not mislead it."""
+    import pytest
+
+    import modules.cdk as cdk
+    from modules.cdk import TerraformStack, Testing, aws
+
+    stack = TerraformStack(Testing.app(), "types")
+    bucket = aws.s3_control_bucket.S3ControlBucket(stack, "bucket", bucket="b", outpost_id="o")
+    ami = aws.data_aws_ssm_parameter.DataAwsSsmParameter(stack, "ami", name="/x")
+    assert bucket.arn == "${aws_s3control_bucket.bucket.arn}"  # the module is s3_control_bucket
+    assert ami.value == "${data.aws_ssm_parameter.ami.value}"
+    monkeypatch.setattr(cdk, "_resource_types_checked", set())
+    cdk.check_resource_types()  # the docstrings agree with Node.js
+    monkeypatch.setitem(cdk._resource_types, type(bucket), "aws_s3_bucket")
+    monkeypatch.setattr(cdk, "_resource_types_checked", set())
+    with pytest.raises(
+        RuntimeError, match="names 'aws_s3_bucket', but Node.js's S3ControlBucket.tfResourceType"
+    ):
+        cdk.check_resource_types()
