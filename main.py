@@ -18,6 +18,7 @@ costing that answer about half a second.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
@@ -39,6 +40,10 @@ REQUIRED_MODULES = ("cdktf", "pydantic")
 # the unit tier builds the same constructs in-process with the checks on, and a test proves the
 # output byte-identical either way. Set this variable to 1 to keep the checks (debugging).
 TYPE_CHECKS_ENV = "PLATFORM_SYNTH_TYPE_CHECKS"
+# The stamp inputs the first interpreter computed (about 80 ms: hashing the code and config, reading
+# package versions), handed across the re-exec under -O so the second does not compute them again.
+# Used only by an optimized interpreter, and only for the same config directory and stacks.
+INPUTS_ENV = "PLATFORM_SYNTH_INPUTS"
 
 
 class UsageError(Exception):
@@ -185,16 +190,32 @@ def _optimized_bytecode_ready() -> bool:
     return bool(spec and spec.origin) and Path(cache_from_source(spec.origin, optimization=1)).exists()
 
 
-def without_type_checks(argv: list[str]) -> None:
+def without_type_checks(argv: list[str], config_dir: Path, inputs: dict[str, str]) -> None:
     """Re-execute this synth under `python -O` unless it already is (or TYPE_CHECKS_ENV says not to).
 
     Called only once a synth is known to have work to do, before anything heavy is imported, so
-    the second interpreter start (tens of milliseconds) buys the whole saving.
+    the second interpreter start (tens of milliseconds) buys the whole saving. `inputs` (for the
+    stacks of `config_dir`) go with it (INPUTS_ENV).
     """
     if sys.flags.optimize or os.environ.get(TYPE_CHECKS_ENV) == "1" or not _optimized_bytecode_ready():
         return
     sys.stdout.flush()
+    os.environ[INPUTS_ENV] = json.dumps({"config": str(config_dir.resolve()), "inputs": inputs})
     os.execv(sys.executable, [sys.executable, "-O", str(ROOT / "main.py"), *argv])
+
+
+def _inherited_inputs(config_dir: Path, stacks: set[str]) -> dict[str, str] | None:
+    """The inputs the interpreter before the re-exec computed for these stacks, if it did."""
+    handed = os.environ.pop(INPUTS_ENV, None)
+    if handed is None or not sys.flags.optimize:
+        return None
+    try:
+        record = json.loads(handed)
+        inputs = record["inputs"]
+        same = record["config"] == str(config_dir.resolve()) and set(inputs) == stacks
+    except (ValueError, KeyError, TypeError):
+        return None
+    return inputs if same else None
 
 
 def synth(args: argparse.Namespace, argv: list[str] | None = None) -> int:
@@ -205,7 +226,7 @@ def synth(args: argparse.Namespace, argv: list[str] | None = None) -> int:
     environments = tuple(dict.fromkeys(args.env))
     partial = bool(environments)
     names = environments or tuple(stamp.environment_names(config_dir))
-    inputs = stamp.stack_inputs(config_dir, names)
+    inputs = _inherited_inputs(config_dir, {stamp.BOOTSTRAP, *names}) or stamp.stack_inputs(config_dir, names)
     if not stamp.RESERVED & set(names) and stamp.is_current(args.out, inputs, exact=not partial):
         print(f"{_shown(args.out)}: up to date")
         return 0
@@ -217,7 +238,7 @@ def synth(args: argparse.Namespace, argv: list[str] | None = None) -> int:
         if stale and stamp.BOOTSTRAP not in stale and len(stale) < len(names):
             environments, partial = tuple(sorted(stale)), True
     if argv is not None:
-        without_type_checks(argv)
+        without_type_checks(argv, config_dir, inputs)
     # The jsii kernel starts here and loads cdktf and the provider while Python reads the config:
     # modules/bindings.py sends those loads without waiting for their answers.
     import modules.cdk  # noqa: F401

@@ -213,3 +213,44 @@ def test_optimized_bytecode_is_there_or_may_be_written() -> None:
     import main
 
     assert main._optimized_bytecode_ready()
+
+
+def test_the_stamp_inputs_cross_the_optimized_re_exec_only_for_the_same_stacks(tmp_path: Path) -> None:
+    """main.py hands the inputs it computed to the `python -O` it re-executes; that interpreter uses
+    them for the same config directory and stacks only, and never a malformed or foreign record."""
+    import json
+    import subprocess
+    import sys
+
+    inputs = {"bootstrap": "b0", "dev": "d0"}
+    record = {"config": str(CONFIG_DIR.resolve()), "inputs": inputs}
+    checks = {
+        "same": (record, CONFIG_DIR, ["dev"]),
+        "other config": (record, tmp_path, ["dev"]),
+        "other stacks": (record, CONFIG_DIR, ["dev", "prod"]),
+        "malformed": ("{not json", CONFIG_DIR, ["dev"]),
+    }
+    code = (
+        "import json, os, sys; from pathlib import Path; import main; results = {};\n"
+        "for name, (handed, config, names) in json.loads(sys.argv[1]).items():\n"
+        "    os.environ[main.INPUTS_ENV] = handed if isinstance(handed, str) else json.dumps(handed)\n"
+        "    results[name] = main._inherited_inputs(Path(config), {'bootstrap', *names})\n"
+        "    assert main.INPUTS_ENV not in os.environ  # taken, never passed further\n"
+        "print(json.dumps(results))"
+    )
+    argument = json.dumps({k: [h, str(c), n] for k, (h, c, n) in checks.items()})
+    for flags, expected_same in ((["-O"], inputs), ([], None)):  # only an optimized interpreter uses them
+        result = subprocess.run(
+            [sys.executable, *flags, "-c", code, argument],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout) == {
+            "same": expected_same,
+            "other config": None,
+            "other stacks": None,
+            "malformed": None,
+        }
