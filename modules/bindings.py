@@ -9,7 +9,8 @@ Python evaluates when the class is defined: most of the ~4 ms it takes to import
 modules a synth uses. Compiled with PEP 563's postponed annotations (`from __future__ import
 annotations`), they stay strings until something asks for them: the bindings' runtime type checks
 (`typing.get_type_hints`, which resolves the strings), and nothing at all under `python -O`, which
-compiles those checks out. Each module also asks importlib.metadata for typeguard's version (about
+compiles those checks out. The no-op `typing.cast` calls of their getters are dropped from the
+source too (see `without_typing_casts`). Each module also asks importlib.metadata for typeguard's version (about
 1.5 ms of reading package metadata); the answer is remembered while provider modules load. The
 bytecode is cached beside the bindings' own (`__pycache__/*.opt-annotations<N>.pyc`, keyed on the
 source's size and modification time); where that cannot be written, the module is compiled anew
@@ -61,6 +62,8 @@ from jsii.errors import ErrorType, JavaScriptError, JSIIError
 POSTPONED_ANNOTATIONS = os.environ.get("SYNTH_EAGER_ANNOTATIONS") != "1"
 PIPELINED_CREATES = os.environ.get("SYNTH_JSII_SYNC_CREATES") != "1"
 _CACHE_TAG = f"annotations{sys.flags.optimize}"
+# In each cached file's header: a change to what the loader compiles must bump it.
+_LOADER_VERSION = 2
 
 
 @contextlib.contextmanager
@@ -82,21 +85,37 @@ def _remembered_version(distribution_name: str) -> str:
 _real_version = importlib.metadata.version
 
 
+# `typing.cast(T, value)` becomes `(value)`. The bindings' getters return through typing.cast, which
+# does nothing at runtime, but its first argument (`typing.Optional[typing.List[...]]`) is evaluated
+# on every call, and jsii serializes a struct by calling every field's getter: some 25,000 calls a
+# synth. The generated code writes each cast on one line, its value `result` or a jsii call; a
+# rewrite of the source (not of its syntax tree, which would cost seconds more to compile a module
+# the first time) keeps anything else as it is. synth_tests/test_bindings.py checks the rewrite
+# against a syntax-tree one for every module a synth of the committed config uses.
+_TYPING_CAST = re.compile(rb"typing\.cast\([^\n]*?, (result\)|jsii\.(?:get|sget|invoke|sinvoke)\()")
+
+
+def without_typing_casts(source: bytes) -> bytes:
+    return _TYPING_CAST.sub(rb"(\1", source)
+
+
 class _PostponedAnnotationsLoader(importlib.machinery.SourceFileLoader):
     """Loads a module compiled with postponed annotations, its bytecode cached under its own tag."""
 
     def get_code(self, fullname: str) -> types.CodeType:
         source_path = self.get_filename(fullname)
         stat = os.stat(source_path)
-        # The same validation as Python's own timestamp .pyc files: interpreter, source size and mtime.
-        header = importlib.util.MAGIC_NUMBER + struct.pack("<qq", stat.st_mtime_ns, stat.st_size)
+        # Python's own timestamp .pyc validation (interpreter, source size and mtime), and the loader's.
+        header = importlib.util.MAGIC_NUMBER + struct.pack(
+            "<Iqq", _LOADER_VERSION, stat.st_mtime_ns, stat.st_size
+        )
         cache_path = importlib.util.cache_from_source(source_path, optimization=_CACHE_TAG)
         with contextlib.suppress(OSError):
             cached = self.get_data(cache_path)
             if cached.startswith(header):
                 return marshal.loads(memoryview(cached)[len(header) :])
         code = compile(
-            self.get_data(source_path),
+            without_typing_casts(self.get_data(source_path)),
             source_path,
             "exec",
             flags=__future__.annotations.compiler_flag,
@@ -120,16 +139,21 @@ class _PostponedAnnotationsLoader(importlib.machinery.SourceFileLoader):
 
 
 class _ProviderModuleFinder(importlib.abc.MetaPathFinder):
-    """Finds `<package>.<resource module>` the usual way, then loads it with postponed annotations."""
+    """Finds `<package>.<resource module>` the usual way, then loads it with postponed annotations;
+    only while `package` is the one imported (not once the package's own `__init__` has replaced it:
+    the plain import of all ~2,136 modules is left as shipped)."""
 
-    def __init__(self, package: str) -> None:
-        self.prefix = f"{package}."
+    def __init__(self, package: types.ModuleType) -> None:
+        self.package = package
+        self.prefix = f"{package.__name__}."
 
     def find_spec(
         self, fullname: str, path: Sequence[str] | None, target: types.ModuleType | None = None
     ) -> importlib.machinery.ModuleSpec | None:
         # Only the resource modules: the package's _jsii module (the assembly) loads as shipped.
         if not fullname.startswith(self.prefix) or fullname.count(".") != 1 or fullname.endswith("._jsii"):
+            return None
+        if sys.modules.get(self.package.__name__) is not self.package:
             return None
         spec = importlib.machinery.PathFinder.find_spec(fullname, path)
         if spec is None or type(spec.loader) is not importlib.machinery.SourceFileLoader:
@@ -138,7 +162,7 @@ class _ProviderModuleFinder(importlib.abc.MetaPathFinder):
         return spec
 
 
-def install_provider_module_finder(package: str) -> bool:
+def install_provider_module_finder(package: types.ModuleType) -> bool:
     """Load `package`'s resource modules with postponed annotations; False when switched off."""
     if not POSTPONED_ANNOTATIONS:
         return False
@@ -264,16 +288,26 @@ def _pipelined_send(node: Any, request: Any, response_type: type) -> Any:
     return response
 
 
+def _handshake_ahead(node: Any) -> None:
+    """The kernel's greeting, read with the first answers instead of before the first request: Node.js
+    starts (~150 ms) while Python imports cdktf. Checked as jsii checks it: its own version or a
+    development build's."""
+    version = re.escape(jsii_process.__jsii_runtime_version__.encode())
+    _pipeline_of(node).unread.append(re.compile(rb'\{"hello":"@jsii/runtime@(?:%b|0\.0\.0)"\}\n' % version))
+
+
 _send = jsii_process._NodeProcess.send
 
 
 def pipeline_creates() -> bool:
-    """Send creates and assembly loads without waiting for their answers (see above); False when
-    switched off. Before the first load, so that the loads are sent ahead too."""
+    """Send creates and assembly loads, and start the kernel, without waiting for their answers
+    (see above); False when switched off. Before the first load, so that the loads are sent ahead
+    too."""
     if not PIPELINED_CREATES:
         return False
     node_process = jsii_process._NodeProcess
     if node_process.send is not _pipelined_send:
         node_process._next_message = _next_message
         node_process.send = _pipelined_send
+        node_process.handshake = _handshake_ahead
     return True

@@ -145,7 +145,7 @@ def load_provider_package(
 _package, PROVIDER_IMPORT = load_provider_package()
 # Resource modules load with postponed annotations (modules/bindings.py); the plain import has
 # loaded them all already.
-POSTPONED_ANNOTATIONS = PROVIDER_IMPORT == "fast" and install_provider_module_finder(PROVIDER_PACKAGE)
+POSTPONED_ANNOTATIONS = PROVIDER_IMPORT == "fast" and install_provider_module_finder(_package)
 
 
 class _ProviderModules:
