@@ -10,8 +10,9 @@ modules a synth uses. Compiled with PEP 563's postponed annotations (`from __fut
 annotations`), they stay strings until something asks for them: the bindings' runtime type checks
 (`typing.get_type_hints`, which resolves the strings), and nothing at all under `python -O`, which
 compiles those checks out. The no-op `typing.cast` calls of their getters are dropped from the
-source too (see `without_typing_casts`). Each module also asks importlib.metadata for typeguard's version (about
-1.5 ms of reading package metadata); the answer is remembered while provider modules load. The
+source too (see `without_typing_casts`). Each module also asks importlib.metadata for typeguard's
+version (about 1.5 ms of reading package metadata); the answer is remembered while provider modules
+load. The
 bytecode is cached beside the bindings' own (`__pycache__/*.opt-annotations<N>.pyc`, keyed on the
 source's size and modification time); where that cannot be written, the module is compiled anew
 each time, which is slower, never wrong. It is written even with PYTHONDONTWRITEBYTECODE set (as
@@ -32,7 +33,9 @@ answers are read, and each must be exactly the predicted one: anything else (an 
 Node.js, a different name) is raised there, at that later call, after every answer is read, so the
 protocol stays in step. The counter is learned from every answer read (the largest n seen), and
 after an error set back to follow the largest n read (a create that failed numbered nothing).
-SYNTH_JSII_SYNC_CREATES=1 waits for every answer, as jsii does.
+Assembly loads and the kernel's greeting are read ahead the same way, so Node.js starts and loads
+cdktf and the provider while Python imports. SYNTH_JSII_SYNC_CREATES=1 waits for every answer, as
+jsii does.
 """
 
 from __future__ import annotations
