@@ -39,9 +39,7 @@ def test_fast_path_skips_the_package_init() -> None:
         "loaded = [m for m in sys.modules if m.startswith('cdktf_cdktf_provider_aws.')];"
         "print(cdk.PROVIDER_IMPORT, len(loaded), 'cdktf_cdktf_provider_aws.waf_web_acl' in sys.modules)"
     )
-    result = run_python(code)
-    assert result.returncode == 0, result.stderr
-    mode, loaded, waf = result.stdout.split()
+    mode, loaded, waf = printed(code)
     assert mode == "fast"
     assert int(loaded) < 10  # _jsii and vpc, not ~2,136 resource modules
     assert waf == "False"
@@ -139,9 +137,7 @@ def _node_children(code_prefix: str, env: dict[str, str] | None = None) -> list[
         "stats = [p.read_text() for p in pathlib.Path('/proc').glob('[0-9]*/stat') if p.exists()];"
         "print(sum(1 for s in stats if s.rsplit(')', 1)[1].split()[1] == str(pid)))"
     )
-    result = run_python(code, env=env)
-    assert result.returncode == 0, result.stderr
-    return result.stdout.split()
+    return printed(code, env=env)
 
 
 def test_the_jsii_kernel_runs_in_the_node_process_python_started() -> None:
