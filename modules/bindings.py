@@ -36,12 +36,23 @@ after an error set back to follow the largest n read (a create that failed numbe
 Assembly loads and the kernel's greeting are read ahead the same way, so Node.js starts and loads
 cdktf and the provider while Python imports. SYNTH_JSII_SYNC_CREATES=1 waits for every answer, as
 jsii does.
+
+Arguments serialized in one pass (`serialize_arguments_directly`): jsii turns a request's arguments
+into JSON in two walks of the whole value, its own (`_make_reference_for_native`: structs to
+`$jsii.struct`, dicts to `$jsii.map`) and then cattrs' generic unstructuring, which for these values
+copies every dict and list unchanged; about a tenth of a synth's Python time. The replacement walks
+once, deciding by each value's exact type (what each class is, struct, enum or object, found once per
+class), and hands anything else (subclasses of dict or list, Python objects jsii must create, dates,
+functions) to jsii's own function; a create sent ahead skips cattrs, which leaves its arguments as
+they are. The JSON sent is byte for byte the same (synth_tests/test_bindings.py compares every request
+of a synth). SYNTH_JSII_SERIALIZER=1 serializes as jsii does.
 """
 
 from __future__ import annotations
 import __future__
 
 import contextlib
+import enum
 import functools
 import importlib.abc
 import importlib.machinery
@@ -58,12 +69,14 @@ from collections import deque
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+import jsii._kernel as jsii_kernel
 from jsii._kernel.providers import process as jsii_process
 from jsii._kernel.types import CreateRequest, CreateResponse, LoadRequest, LoadResponse
 from jsii.errors import ErrorType, JavaScriptError, JSIIError
 
 POSTPONED_ANNOTATIONS = os.environ.get("SYNTH_EAGER_ANNOTATIONS") != "1"
 PIPELINED_CREATES = os.environ.get("SYNTH_JSII_SYNC_CREATES") != "1"
+DIRECT_ARGUMENTS = os.environ.get("SYNTH_JSII_SERIALIZER") != "1"
 _CACHE_TAG = f"annotations{sys.flags.optimize}"
 # In each cached file's header: a change to what the loader compiles must bump it.
 _LOADER_VERSION = 2
@@ -281,7 +294,7 @@ def _pipelined_send(node: Any, request: Any, response_type: type) -> Any:
         _read_unread(node)
         return _send(node, request, response_type)
     expected, response = ahead
-    data = json.dumps(node._serializer.unstructure(request), default=jsii_process.jdefault)
+    data = json.dumps(_unstructured(node, request), default=jsii_process.jdefault)
     node._process.stdin.write(data.encode("utf8") + b"\n")
     node._process.stdin.flush()
     if isinstance(request, CreateRequest):  # numbered once sent: a request that failed to serialize is not
@@ -314,4 +327,75 @@ def pipeline_creates() -> bool:
         node_process._next_message = _next_message
         node_process.send = _pipelined_send
         node_process.handshake = _handshake_ahead
+    return True
+
+
+# --- arguments serialized in one pass ------------------------------------------------------------
+
+_jsii_native = jsii_kernel._make_reference_for_native
+_ATOMS = frozenset({str, int, float, bool, type(None)})
+_OTHER = ("other",)
+_OBJECT = ("object",)
+# class -> ("struct", fqn, ((python name, jsii name), ...)) | ("enum", fqn) | _OBJECT | _OTHER
+_kinds: dict[type, tuple[Any, ...]] = {}
+
+
+def _kind(cls: type) -> tuple[Any, ...]:
+    """What jsii's `_make_reference_for_native` makes of an instance of `cls` (not a dict or list)."""
+    kind = _kinds.get(cls)
+    if kind is None:
+        fqn = getattr(cls, "__jsii_type__", None)
+        mapping = getattr(cls, "__jsii_name_mapping__", None)
+        if fqn is None:
+            kind = _OTHER
+        elif issubclass(cls, enum.Enum):
+            kind = ("enum", fqn)
+        elif mapping is not None:
+            kind = ("struct", fqn, tuple(mapping.items()))
+        else:
+            kind = _OBJECT
+        _kinds[cls] = kind
+    return kind
+
+
+def _native(kernel: Any, value: Any) -> Any:
+    """jsii's `_make_reference_for_native(kernel, value)`, the same result, in one walk."""
+    cls = type(value)
+    if cls in _ATOMS:
+        return value
+    if cls is dict:
+        return {"$jsii.map": {key: _native(kernel, item) for key, item in value.items()}}
+    if cls is list:
+        return [_native(kernel, item) for item in value]
+    kind = _kind(cls)
+    if kind is _OBJECT:
+        return value
+    if kind[0] == "struct":
+        data = {jsii_name: _native(kernel, getattr(value, name)) for name, jsii_name in kind[2]}
+        return {"$jsii.struct": {"fqn": kind[1], "data": data}}
+    if kind[0] == "enum":
+        return {"$jsii.enum": f"{kind[1]}/{value.value}"}
+    return _jsii_native(kernel, value)
+
+
+def _unstructured(node: Any, request: Any) -> Any:
+    """The request as jsii's serializer unstructures it. A create without overrides directly: cattrs
+    would copy its arguments (dicts, lists, and leaves that json's `default` turns into references)
+    unchanged."""
+    if DIRECT_ARGUMENTS and type(request) is CreateRequest and not request.overrides:
+        return {
+            "fqn": request.fqn,
+            "args": request.args,
+            "overrides": [],
+            "interfaces": request.interfaces,
+            "api": "create",
+        }
+    return node._serializer.unstructure(request)
+
+
+def serialize_arguments_directly() -> bool:
+    """Serialize requests' arguments in one pass (see above); False when switched off."""
+    if not DIRECT_ARGUMENTS:
+        return False
+    jsii_kernel._make_reference_for_native = _native
     return True

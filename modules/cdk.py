@@ -35,21 +35,30 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 # - lazy_provider_index.js: the Node.js side has the same problem as the Python package, its index
 #   loads every resource module; the hook makes each load on first use.
 #   SYNTH_EAGER_PROVIDER_INDEX=1 turns it off, to compare.
+# - lazy_cdktf_dependencies.js: two npm packages cdktf loads and a synth here never calls (archiver,
+#   semver) load on first use; half of cdktf's load time. SYNTH_EAGER_CDKTF_DEPENDENCIES=1 turns it off.
 # - no_token_stack_traces.js: tokens skip recording the Node.js stack they were made on (only a
 #   token resolution error would print it, never the output). SYNTH_TOKEN_STACK_TRACES=1 keeps it.
 # - direct_jsii_channel.js: the jsii kernel runs in the process Python started, not in a child of it
 #   behind a relay (half the time per round trip, one Node.js start fewer); it needs Node.js to
 #   preserve symbolic links, as the relay asks of its child. SYNTH_JSII_RELAY=1 keeps the relay.
+# - one_resolve_pass.js: app.synth() resolves each stack once, not twice; the first, "preparing"
+#   pass only wires references between stacks, which the platform's stacks never make (one would
+#   fail the synth). SYNTH_PREPARING_RESOLVE=1 keeps both passes.
 LAZY_PROVIDER_INDEX = os.environ.get("SYNTH_EAGER_PROVIDER_INDEX") != "1"
+LAZY_CDKTF_DEPENDENCIES = os.environ.get("SYNTH_EAGER_CDKTF_DEPENDENCIES") != "1"
 TOKEN_STACK_TRACES = os.environ.get("SYNTH_TOKEN_STACK_TRACES") == "1"
 # Local references (below): SYNTH_JSII_REFERENCES=1 asks Node.js for every attribute token instead.
 LOCAL_REFERENCES = os.environ.get("SYNTH_JSII_REFERENCES") != "1"
 DIRECT_CHANNEL = os.environ.get("SYNTH_JSII_RELAY") != "1"
+ONE_RESOLVE_PASS = os.environ.get("SYNTH_PREPARING_RESOLVE") != "1"
 _HOOKS = (
     (["direct_jsii_channel.js"] if DIRECT_CHANNEL else [])
     + ["readable_addresses.js"]
     + (["lazy_provider_index.js"] if LAZY_PROVIDER_INDEX else [])
+    + (["lazy_cdktf_dependencies.js"] if LAZY_CDKTF_DEPENDENCIES else [])
     + ([] if TOKEN_STACK_TRACES else ["no_token_stack_traces.js"])
+    + (["one_resolve_pass.js"] if ONE_RESOLVE_PASS else [])
 )
 # Ours before the user's: what a user's preloaded script prints must find the direct channel's
 # stdout wrapper in place.
@@ -63,11 +72,16 @@ os.environ["NODE_OPTIONS"] = " ".join(
 
 import jsii  # noqa: E402
 
-from modules.bindings import install_provider_module_finder, pipeline_creates  # noqa: E402
+from modules.bindings import (  # noqa: E402
+    install_provider_module_finder,
+    pipeline_creates,
+    serialize_arguments_directly,
+)
 
 # Requests answered ahead (modules/bindings.py), from the first assembly load: the kernel starts on
 # the cdktf import below, and loads cdktf and the provider while Python goes on.
 PIPELINED_CREATES = pipeline_creates()
+DIRECT_ARGUMENTS = serialize_arguments_directly()
 
 from cdktf import (  # noqa: E402  (the jsii runtime reads the environment set above)
     App,

@@ -9,32 +9,14 @@
 //
 // SYNTH_TOKEN_STACK_TRACES=1 (modules/cdk.py) leaves cdktf as it is, to compare or to debug cdktf.
 "use strict";
-const Module = require("module");
-const path = require("path");
+const { onCdktfModule } = require("./cdktf_module_patch.js");
 
-const STACK_TRACE_MODULE = path.join("cdktf", "lib", "tokens", "private", "stack-trace.js");
-const originalLoad = Module._load;
-
-Module._load = function (request, parent, isMain) {
-  const loaded = originalLoad.apply(this, arguments);
-  if (typeof request !== "string" || !request.endsWith("stack-trace") || loaded.__emptyStackTraces) {
-    return loaded;
+onCdktfModule("tokens/private/stack-trace", (exports) => {
+  if (typeof exports.captureStackTrace !== "function") {
+    throw new Error("no_token_stack_traces.js: cdktf's captureStackTrace is gone; update the hook");
   }
-  let resolved;
-  try {
-    resolved = Module._resolveFilename(request, parent, isMain);
-  } catch (error) {
-    return loaded;
-  }
-  if (resolved.endsWith(STACK_TRACE_MODULE)) {
-    if (typeof loaded.captureStackTrace !== "function") {
-      throw new Error("no_token_stack_traces.js: cdktf's captureStackTrace is gone; update the hook");
-    }
-    // Callers read the export at each call (`(0, stack_trace_1.captureStackTrace)()`).
-    loaded.captureStackTrace = function captureStackTrace() {
-      return [];
-    };
-    Object.defineProperty(loaded, "__emptyStackTraces", { value: true });
-  }
-  return loaded;
-};
+  // Callers read the export at each call (`(0, stack_trace_1.captureStackTrace)()`).
+  exports.captureStackTrace = function captureStackTrace() {
+    return [];
+  };
+});

@@ -14,13 +14,10 @@
 // would share one address; the first such pair in a stack fails the synth with an error that
 // starts with COLLISION_MARKER (modules/cdk.py turns it into AddressCollision).
 "use strict";
-const Module = require("module");
-const path = require("path");
+const { onCdktfModule, whenExported } = require("./cdktf_module_patch.js");
 
-const STACK_MODULE = path.join("cdktf", "lib", "terraform-stack.js");
 const COLLISION_MARKER = "Terraform address collision: ";
 const NOT_A_NAME_CHARACTER = /[^A-Za-z0-9]+/g;
-const originalLoad = Module._load;
 
 function readableName(constructIds) {
   return constructIds
@@ -55,37 +52,4 @@ function patch(TerraformStack) {
   };
 }
 
-// terraform-stack.js is first required from inside a require cycle, before its last line
-// (`exports.TerraformStack = TerraformStack`) has run: patch the class when that line assigns it.
-function patchWhenExported(exports) {
-  if (exports.TerraformStack) {
-    patch(exports.TerraformStack);
-    return;
-  }
-  let value;
-  Object.defineProperty(exports, "TerraformStack", {
-    configurable: true,
-    enumerable: true,
-    get: () => value,
-    set: (cls) => {
-      value = cls;
-      if (cls) patch(cls);
-    },
-  });
-}
-
-Module._load = function (request, parent, isMain) {
-  const loaded = originalLoad.apply(this, arguments);
-  if (typeof request !== "string" || !request.endsWith("terraform-stack")) return loaded;
-  let resolved;
-  try {
-    resolved = Module._resolveFilename(request, parent, isMain);
-  } catch (error) {
-    return loaded;
-  }
-  if (resolved.endsWith(STACK_MODULE) && !loaded.__readableAddresses) {
-    patchWhenExported(loaded);
-    Object.defineProperty(loaded, "__readableAddresses", { value: true });
-  }
-  return loaded;
-};
+onCdktfModule("terraform-stack", (exports) => whenExported(exports, "TerraformStack", patch));

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from conftest import ROOT
 
@@ -67,9 +69,10 @@ def test_falls_back_to_the_plain_import_when_the_layout_is_unusable() -> None:
 
 
 def test_the_speed_hooks_change_nothing_in_the_output(tmp_path, fresh_synth) -> None:
-    """The lazy Node.js provider index, the skipped token stack traces, the local references, the
-    direct jsii channel, the postponed annotations and the creates answered ahead are speed only:
-    with all of them switched off (cdktf and jsii as shipped) the output is byte-identical."""
+    """The lazy Node.js provider index and cdktf dependencies, the skipped token stack traces and
+    preparing resolve, the local references, the direct jsii channel, the postponed annotations, the
+    creates answered ahead and the arguments serialized in one pass are speed only: with all of them
+    switched off (cdktf and jsii as shipped) the output is byte-identical."""
     import os
 
     from conftest import run_main
@@ -82,6 +85,9 @@ def test_the_speed_hooks_change_nothing_in_the_output(tmp_path, fresh_synth) -> 
         "SYNTH_JSII_RELAY": "1",
         "SYNTH_EAGER_ANNOTATIONS": "1",
         "SYNTH_JSII_SYNC_CREATES": "1",
+        "SYNTH_EAGER_CDKTF_DEPENDENCIES": "1",
+        "SYNTH_PREPARING_RESOLVE": "1",
+        "SYNTH_JSII_SERIALIZER": "1",
     }
     # This process's NODE_OPTIONS already preloads the hooks (modules/cdk.py added them): the child
     # must start without them, or it would inherit what it is meant to switch off.
@@ -108,6 +114,107 @@ def test_tokens_record_no_stack_once_the_hook_is_preloaded() -> None:
     with_hook, (enabled, frames) = with_and_without(code, "SYNTH_TOKEN_STACK_TRACES")
     assert with_hook == ["False", "0"]
     assert enabled == "True" and int(frames) > 0
+
+
+def test_synth_resolves_each_stack_once(tmp_path) -> None:
+    """one_resolve_pass.js: a lazy value is produced once per synth with the hook, twice without it
+    (cdktf's preparing pass, then the one that writes)."""
+    code = (
+        "import jsii, modules.cdk as cdk; from cdktf import IAnyProducer, Lazy\n"
+        "calls = []\n"
+        "@jsii.implements(IAnyProducer)\n"
+        "class Producer:\n"
+        "    def produce(self, context):\n"
+        "        calls.append(1)\n"
+        "        return 'produced'\n"
+        f"app = cdk.App(outdir={str(tmp_path)!r}); stack = cdk.TerraformStack(app, 'once')\n"
+        "cdk.TerraformOutput(stack, 'value', value=Lazy.any_value(Producer()))\n"
+        "cdk.synth_app(app); print(cdk.ONE_RESOLVE_PASS, len(calls))"
+    )
+    assert with_and_without(code, "SYNTH_PREPARING_RESOLVE") == (["True", "1"], ["False", "2"])
+    assert '"value": "produced"' in (tmp_path / "stacks" / "once" / "cdk.tf.json").read_text()
+
+
+def test_a_reference_from_one_stack_to_another_fails_the_synth_naming_both(tmp_path) -> None:
+    """Without the preparing pass cdktf cannot wire a reference across stacks through remote state;
+    the platform's stacks never make one, and one made by mistake stops the synth instead of being
+    written as a reference to a resource the stack does not have."""
+    code = (
+        "import modules.cdk as cdk\n"
+        f"app = cdk.App(outdir={str(tmp_path)!r})\n"
+        "origin, user = cdk.TerraformStack(app, 'origin'), cdk.TerraformStack(app, 'user')\n"
+        "[cdk.aws.provider.AwsProvider(stack, 'aws', region='eu-west-1') for stack in (origin, user)]\n"
+        "role = cdk.aws.iam_role.IamRole(origin, 'role', assume_role_policy='{}')\n"
+        "cdk.TerraformOutput(user, 'duration', value=role.max_session_duration)\n"
+        "try:\n"
+        "    cdk.synth_app(app); print('synthesized')\n"
+        "except RuntimeError as error:\n"
+        "    print(str(error).splitlines()[0])"
+    )
+    refused, wired = with_and_without(code, "SYNTH_PREPARING_RESOLVE")
+    assert (
+        "Cross-stack reference: stack user refers to aws_iam_role.role.max_session_duration of stack "
+        "origin; the platform's stacks share no values"
+    ) in " ".join(refused)
+    assert wired == ["synthesized"]  # cdktf's own way: an output in one, remote state in the other
+    assert "terraform_remote_state" in (tmp_path / "stacks" / "user" / "cdk.tf.json").read_text()
+
+
+def _cdktf_package(directory) -> str:
+    """cdktf's and constructs' npm packages, from their jsii tarballs, as node_modules/ of `directory`."""
+    import tarfile
+
+    import cdktf
+    import constructs
+
+    for module in (cdktf, constructs):
+        (tarball,) = (Path(module.__file__).parent / "_jsii").glob("*.jsii.tgz")
+        target = directory / "node_modules" / module.__name__
+        with tarfile.open(tarball) as archive:
+            archive.extractall(target, filter="data")
+        (target / "package").rename(target.with_name(f"{module.__name__}.tmp"))
+        target.rmdir()
+        target.with_name(f"{module.__name__}.tmp").rename(target)
+    return str(directory)
+
+
+def test_cdktf_loads_archiver_and_semver_on_first_use(tmp_path) -> None:
+    """lazy_cdktf_dependencies.js: loading cdktf leaves both packages unloaded; using them loads them,
+    and they work: semver in cdktf's version check, archiver in its zip of a directory (which cdktf
+    runs in a child Node.js process; the hook reaches it through NODE_OPTIONS, as it does the kernel's)."""
+    hook = ROOT / "modules" / "lazy_cdktf_dependencies.js"
+    (tmp_path / "asset").mkdir()
+    (tmp_path / "asset" / "file.txt").write_text("zipped\n")
+    script = (
+        "const loaded = (name) => Object.keys(require.cache).some((p) => p.includes(`/node_modules/${name}/`));"
+        "const cdktf = require('cdktf'); const before = [loaded('archiver'), loaded('semver')];"
+        "const { ValidateBinaryVersion } = require('cdktf/lib/validations/validate-binary-version');"
+        "const check = new ValidateBinaryVersion('node', '>=1.0.0', 'node --version');"
+        "const problems = check.validate();"
+        "const zip = require('cdktf/lib/private/fs').archiveSync('asset', 'asset.zip');"
+        "setTimeout(() => console.log(JSON.stringify({ before, after: [loaded('archiver'), loaded('semver')],"
+        " problems, zip: require('fs').statSync('asset.zip').size > 0 })), 500);"
+    )
+    cwd = _cdktf_package(tmp_path)
+
+    def run(node_options: str) -> dict:
+        result = subprocess.run(
+            ["node", "--preserve-symlinks", "-e", script],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "NODE_OPTIONS": node_options},
+        )
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)
+
+    assert run(f'--require "{hook}"') == {
+        "before": [False, False],
+        "after": [False, True],  # archiver was loaded, and used, in the child process only
+        "problems": [],
+        "zip": True,
+    }
+    assert run("")["before"] == [True, True]  # cdktf as shipped loads both at once
 
 
 def test_string_attributes_are_answered_with_their_reference_and_the_rest_by_nodejs(monkeypatch) -> None:
