@@ -46,6 +46,13 @@ class), and hands anything else (subclasses of dict or list, Python objects jsii
 functions) to jsii's own function; a create sent ahead skips cattrs, which leaves its arguments as
 they are. The JSON sent is byte for byte the same (synth_tests/test_bindings.py compares every request
 of a synth). SYNTH_JSII_SERIALIZER=1 serializes as jsii does.
+
+typeguard loaded on first use (`defer_typeguard`): cdktf's and the provider's modules `import
+typeguard` for their runtime type checks, and typeguard imports unittest.mock: about 45 ms before
+Node.js can even start. Under `python -O` (synth) the checks are compiled out and nothing ever reads
+an attribute of it: a stand-in takes its place in sys.modules and imports it the first time an
+attribute of it is read (importlib's LazyLoader would not do: the next `import typeguard` reads the
+module's spec, and that loads it). SYNTH_EAGER_TYPEGUARD=1 imports it at once.
 """
 
 from __future__ import annotations
@@ -77,6 +84,7 @@ from jsii.errors import ErrorType, JavaScriptError, JSIIError
 POSTPONED_ANNOTATIONS = os.environ.get("SYNTH_EAGER_ANNOTATIONS") != "1"
 PIPELINED_CREATES = os.environ.get("SYNTH_JSII_SYNC_CREATES") != "1"
 DIRECT_ARGUMENTS = os.environ.get("SYNTH_JSII_SERIALIZER") != "1"
+LAZY_TYPEGUARD = os.environ.get("SYNTH_EAGER_TYPEGUARD") != "1"
 _CACHE_TAG = f"annotations{sys.flags.optimize}"
 # In each cached file's header: a change to what the loader compiles must bump it.
 _LOADER_VERSION = 2
@@ -398,4 +406,34 @@ def serialize_arguments_directly() -> bool:
     if not DIRECT_ARGUMENTS:
         return False
     jsii_kernel._make_reference_for_native = _native
+    return True
+
+
+# --- typeguard loaded on first use -----------------------------------------------------------------
+
+
+class _TypeguardOnFirstUse(types.ModuleType):
+    """Stands for typeguard in sys.modules until an attribute it lacks is read: then imports the real
+    module, takes its attributes (later reads find them here) and returns the one asked for."""
+
+    def __getattr__(self, name: str) -> Any:
+        if sys.modules.get(self.__name__) is self:
+            del sys.modules[self.__name__]
+        real = importlib.import_module(self.__name__)
+        self.__dict__.update(real.__dict__)
+        return getattr(real, name)
+
+
+def defer_typeguard() -> bool:
+    """Put a stand-in for typeguard in sys.modules (see above); False when switched off or when it
+    is already imported (pytest loads it as a plugin)."""
+    if not LAZY_TYPEGUARD or "typeguard" in sys.modules:
+        return False
+    spec = importlib.util.find_spec("typeguard")
+    if spec is None:
+        return False
+    stand_in = _TypeguardOnFirstUse("typeguard")
+    # What `import typeguard` reads of a module already in sys.modules: its spec, not initializing.
+    stand_in.__spec__ = spec
+    sys.modules["typeguard"] = stand_in
     return True

@@ -73,10 +73,14 @@ os.environ["NODE_OPTIONS"] = " ".join(
 import jsii  # noqa: E402
 
 from modules.bindings import (  # noqa: E402
+    defer_typeguard,
     install_provider_module_finder,
     pipeline_creates,
     serialize_arguments_directly,
 )
+
+# typeguard, which the bindings import for their type checks, loads when first used (under -O: never).
+LAZY_TYPEGUARD = defer_typeguard()
 
 # Requests answered ahead (modules/bindings.py), from the first assembly load: the kernel starts on
 # the cdktf import below, and loads cdktf and the provider while Python goes on.

@@ -1,6 +1,7 @@
-"""modules/bindings.py: provider modules with postponed annotations, and creates answered ahead.
+"""modules/bindings.py: provider modules with postponed annotations, creates answered ahead,
+arguments serialized in one walk, typeguard loaded on first use.
 
-Both change speed only: test_cdk.py's output comparison synthesizes with them switched off too.
+All change speed only: test_cdk.py's output comparison synthesizes with them switched off too.
 """
 
 from __future__ import annotations
@@ -282,3 +283,35 @@ def test_values_jsii_must_create_still_go_through_jsii() -> None:
     assert '"$jsii.map": {"a": "b"}' in ours
     assert bindings._native(Kernel(), [native]) == [native]
     assert calls == [type(native)]  # created through jsii's function, as jsii does
+
+
+# --- typeguard loaded on first use ---------------------------------------------------------------
+
+_TYPEGUARD_USE = (
+    "import sys, modules.cdk as cdk; stack = cdk.TerraformStack(cdk.Testing.app(), 's');"
+    "cdk.aws.iam_role.IamRole(stack, 'role', assume_role_policy='{}');"
+    "print(cdk.LAZY_TYPEGUARD, 'unittest.mock' in sys.modules)"
+)
+
+
+def test_under_optimization_typeguard_never_loads() -> None:
+    """Under -O (synth) the bindings' checks are compiled out: typeguard, and the unittest.mock it
+    imports, are never loaded. Switched off, both load with cdktf."""
+    assert printed(_TYPEGUARD_USE, env={"PYTHONOPTIMIZE": "1"}) == ["True", "False"]
+    assert printed(_TYPEGUARD_USE, env={"PYTHONOPTIMIZE": "1", "SYNTH_EAGER_TYPEGUARD": "1"}) == [
+        "False",
+        "True",
+    ]
+
+
+def test_with_type_checks_on_typeguard_loads_at_the_first_check_and_refuses_a_wrong_type() -> None:
+    code = (
+        "import sys, modules.cdk as cdk\n"
+        "before = 'unittest.mock' in sys.modules\n"
+        "stack = cdk.TerraformStack(cdk.Testing.app(), 's')\n"
+        "try:\n"
+        "    cdk.aws.iam_role.IamRole(stack, 'role', assume_role_policy=5)\n"
+        "except TypeError as error:\n"
+        "    print(cdk.LAZY_TYPEGUARD, before, 'assume_role_policy' in str(error), type(sys.modules['typeguard']).__name__)"
+    )
+    assert printed(code) == ["True", "False", "True", "module"]

@@ -71,8 +71,8 @@ def test_falls_back_to_the_plain_import_when_the_layout_is_unusable() -> None:
 def test_the_speed_hooks_change_nothing_in_the_output(tmp_path, fresh_synth) -> None:
     """The lazy Node.js provider index and cdktf dependencies, the skipped token stack traces and
     preparing resolve, the local references, the direct jsii channel, the postponed annotations, the
-    creates answered ahead and the arguments serialized in one pass are speed only: with all of them
-    switched off (cdktf and jsii as shipped) the output is byte-identical."""
+    creates answered ahead, the arguments serialized in one pass and typeguard loaded on first use are
+    speed only: with all of them switched off (cdktf and jsii as shipped) the output is byte-identical."""
     import os
 
     from conftest import run_main
@@ -88,6 +88,7 @@ def test_the_speed_hooks_change_nothing_in_the_output(tmp_path, fresh_synth) -> 
         "SYNTH_EAGER_CDKTF_DEPENDENCIES": "1",
         "SYNTH_PREPARING_RESOLVE": "1",
         "SYNTH_JSII_SERIALIZER": "1",
+        "SYNTH_EAGER_TYPEGUARD": "1",
     }
     # This process's NODE_OPTIONS already preloads the hooks (modules/cdk.py added them): the child
     # must start without them, or it would inherit what it is meant to switch off.

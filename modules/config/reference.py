@@ -10,7 +10,10 @@ synth: the config schema stays free of jinja2.
 from __future__ import annotations
 
 import ast
+import functools
+import inspect
 import json
+import textwrap
 import types
 from dataclasses import dataclass
 from ipaddress import IPv4Network
@@ -110,14 +113,49 @@ def _unwrap(hint: Any) -> Any:
     return hint
 
 
+@functools.cache
+def _attribute_docstrings(cls: type) -> dict[str, str]:
+    """{field: the string literal right under its annotated assignment} in `cls`'s own body."""
+    try:
+        (tree,) = ast.parse(textwrap.dedent(inspect.getsource(cls))).body
+    except (OSError, TypeError, ValueError):  # no source (a class made at runtime): no docstrings
+        return {}
+    found: dict[str, str] = {}
+    body = tree.body if isinstance(tree, ast.ClassDef) else []
+    for statement, following in zip(body, body[1:], strict=False):
+        if (
+            isinstance(statement, ast.AnnAssign)
+            and isinstance(statement.target, ast.Name)
+            and isinstance(following, ast.Expr)
+            and isinstance(following.value, ast.Constant)
+            and isinstance(following.value.value, str)
+        ):
+            found[statement.target.id] = inspect.cleandoc(following.value.value)
+    return found
+
+
+def field_description(model: type[BaseModel], key: str) -> str:
+    """A field's meaning: its attribute docstring, from the class that declares the field.
+
+    Read here rather than by pydantic (`use_attribute_docstrings`), which would parse every model's
+    source each time the config loads, synth included, for text only the reference shows.
+    """
+    field = model.model_fields[key]
+    if field.description:
+        return field.description
+    for cls in model.__mro__:
+        if key in getattr(cls, "__annotations__", {}):
+            return _attribute_docstrings(cls).get(key, "")
+    return ""
+
+
 def section_target(section: Section) -> tuple[Any, str]:
     """(the model or dict type a section holds, the description of the field that holds it)."""
     hint: Any = ROOTS[section.file]
-    description = ""
+    meaning = ""
     for key in section.path:
-        field = hint.model_fields[key]
-        hint, description = _unwrap(field.annotation), field.description or ""
-    return hint, description
+        hint, meaning = _unwrap(hint.model_fields[key].annotation), field_description(hint, key)
+    return hint, meaning
 
 
 def models() -> list[type[BaseModel]]:
@@ -259,7 +297,7 @@ def table(section: Section) -> Table:
             key=_code(key),
             type=type_text(field.annotation, field.metadata),
             default=default_text(section, key, field),
-            meaning=_meaning(field.description),
+            meaning=_meaning(field_description(target, key)),
         )
         for key, field in target.model_fields.items()
         if key not in subsections

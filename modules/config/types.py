@@ -244,14 +244,13 @@ class Strict(BaseModel):
     """Unknown keys are errors: a typo must never be silently ignored. Values are never coerced.
 
     Every field carries its description as the attribute docstring under it: that text is the
-    field's `description` and the "meaning" column of the README's config reference.
+    "meaning" column of the README's config reference (modules/config/reference.py reads it; pydantic's
+    `use_attribute_docstrings` would parse every model's source on each config load, synth included).
     """
 
     # python-re: Python's regular expressions, for the look-ahead in Slug (pydantic's default engine
     # has none); config values are short, so its speed does not matter here.
-    model_config = ConfigDict(
-        extra="forbid", frozen=True, strict=True, use_attribute_docstrings=True, regex_engine="python-re"
-    )
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, regex_engine="python-re")
 
     @model_validator(mode="wrap")
     @classmethod
