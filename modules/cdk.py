@@ -26,6 +26,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from modules.core.stamp import cache_root
+
 # The machines run Node.js 20; jsii prints a large end-of-life banner on every start otherwise.
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
@@ -45,6 +47,11 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 # - one_resolve_pass.js: app.synth() resolves each stack once, not twice; the first, "preparing"
 #   pass only wires references between stacks, which the platform's stacks never make (one would
 #   fail the synth). SYNTH_PREPARING_RESOLVE=1 keeps both passes.
+# - tarball_digests.js: the kernel finds each package in its cache by the SHA-256 of its tarball (34 MB
+#   for the provider); the digest is remembered in the synth cache, keyed by the file's path, size,
+#   mtime and inode. SYNTH_HASH_TARBALLS=1 hashes them every time.
+# - resolve_plain_strings.js: cdktf's resolve() returns a string with no token in it at once, without
+#   building a resolution context for it. SYNTH_RESOLVE_EVERY_STRING=1 keeps cdktf's way.
 LAZY_PROVIDER_INDEX = os.environ.get("SYNTH_EAGER_PROVIDER_INDEX") != "1"
 LAZY_CDKTF_DEPENDENCIES = os.environ.get("SYNTH_EAGER_CDKTF_DEPENDENCIES") != "1"
 TOKEN_STACK_TRACES = os.environ.get("SYNTH_TOKEN_STACK_TRACES") == "1"
@@ -52,6 +59,10 @@ TOKEN_STACK_TRACES = os.environ.get("SYNTH_TOKEN_STACK_TRACES") == "1"
 LOCAL_REFERENCES = os.environ.get("SYNTH_JSII_REFERENCES") != "1"
 DIRECT_CHANNEL = os.environ.get("SYNTH_JSII_RELAY") != "1"
 ONE_RESOLVE_PASS = os.environ.get("SYNTH_PREPARING_RESOLVE") != "1"
+PLAIN_STRINGS_AT_ONCE = os.environ.get("SYNTH_RESOLVE_EVERY_STRING") != "1"
+REMEMBERED_DIGESTS = os.environ.get("SYNTH_HASH_TARBALLS") != "1"
+if REMEMBERED_DIGESTS:
+    os.environ["SYNTH_TARBALL_DIGESTS"] = str(cache_root() / "jsii-tarball-digests.json")
 _HOOKS = (
     (["direct_jsii_channel.js"] if DIRECT_CHANNEL else [])
     + ["readable_addresses.js"]
@@ -59,6 +70,8 @@ _HOOKS = (
     + (["lazy_cdktf_dependencies.js"] if LAZY_CDKTF_DEPENDENCIES else [])
     + ([] if TOKEN_STACK_TRACES else ["no_token_stack_traces.js"])
     + (["one_resolve_pass.js"] if ONE_RESOLVE_PASS else [])
+    + (["resolve_plain_strings.js"] if PLAIN_STRINGS_AT_ONCE else [])
+    + (["tarball_digests.js"] if REMEMBERED_DIGESTS else [])
 )
 # Ours before the user's: what a user's preloaded script prints must find the direct channel's
 # stdout wrapper in place.

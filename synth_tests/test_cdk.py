@@ -69,10 +69,11 @@ def test_falls_back_to_the_plain_import_when_the_layout_is_unusable() -> None:
 
 
 def test_the_speed_hooks_change_nothing_in_the_output(tmp_path, fresh_synth) -> None:
-    """The lazy Node.js provider index and cdktf dependencies, the skipped token stack traces and
-    preparing resolve, the local references, the direct jsii channel, the postponed annotations, the
-    creates answered ahead, the arguments serialized in one pass and typeguard loaded on first use are
-    speed only: with all of them switched off (cdktf and jsii as shipped) the output is byte-identical."""
+    """Every speed hook of modules/cdk.py and modules/bindings.py (each switch below turns one off:
+    lazy loading in Node.js and Python, skipped work in cdktf's resolve, remembered tarball digests,
+    local references, the direct jsii channel, postponed annotations, creates answered ahead,
+    arguments serialized in one walk) is speed only: with all of them switched off (cdktf and jsii as
+    shipped) the output is byte-identical."""
     import os
 
     from conftest import run_main
@@ -89,6 +90,8 @@ def test_the_speed_hooks_change_nothing_in_the_output(tmp_path, fresh_synth) -> 
         "SYNTH_PREPARING_RESOLVE": "1",
         "SYNTH_JSII_SERIALIZER": "1",
         "SYNTH_EAGER_TYPEGUARD": "1",
+        "SYNTH_RESOLVE_EVERY_STRING": "1",
+        "SYNTH_HASH_TARBALLS": "1",
     }
     # This process's NODE_OPTIONS already preloads the hooks (modules/cdk.py added them): the child
     # must start without them, or it would inherit what it is meant to switch off.
@@ -216,6 +219,104 @@ def test_cdktf_loads_archiver_and_semver_on_first_use(tmp_path) -> None:
         "zip": True,
     }
     assert run("")["before"] == [True, True]  # cdktf as shipped loads both at once
+
+
+def test_plain_strings_resolve_at_once_to_what_cdktf_resolves_them_to(tmp_path) -> None:
+    """resolve_plain_strings.js, on cdktf's own resolve(): strings with and without tokens, strings
+    that look like encoded numbers, a real number token inside a string, and a map-token marker (an
+    error either way) resolve as they do in cdktf as shipped; and the early return is in place."""
+    hook = ROOT / "modules" / "resolve_plain_strings.js"
+    script = (
+        "const cdktf = require('cdktf');"
+        "const stack = new cdktf.TerraformStack(new cdktf.App({ outdir: 'out' }), 's');"
+        "const number = cdktf.Token.asNumber(cdktf.Lazy.numberValue({ produce: () => 42 }));"
+        "const values = ['plain', 'arn:aws:iam::123456789012:role/x', 'e2e-1e5', '-1.5e+3',"
+        " `n=${number}`, cdktf.Token.asString(cdktf.Lazy.stringValue({ produce: () => 'lazy' })),"
+        " { nested: ['a', 'b-e7', `x${number}y`] }, cdktf.Token.STRING_MAP_TOKEN_VALUE, 'Any Map Token Value'];"
+        "const resolved = values.map((value) => { try { return cdktf.Tokenization.resolve(value, { scope: stack,"
+        " resolver: new cdktf.DefaultTokenResolver(new cdktf.StringConcat()) }); }"
+        " catch (error) { return `error: ${error.message}`; } });"
+        "const source = require('cdktf/lib/tokens/private/resolve').resolve.toString();"
+        "console.log(JSON.stringify({ early: source.includes('__numberTokenCandidate'), resolved }));"
+    )
+    cwd = _cdktf_package(tmp_path)
+
+    def run(node_options: str) -> dict:
+        command = ["node", "--preserve-symlinks", "-e", script]
+        result = subprocess.run(
+            command, cwd=cwd, capture_output=True, text=True, env={**os.environ, "NODE_OPTIONS": node_options}
+        )
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)
+
+    hooked, shipped = run(f'--require "{hook}"'), run("")
+    assert hooked["early"] and not shipped["early"]
+    assert hooked["resolved"] == shipped["resolved"]
+    assert hooked["resolved"][4] == "n=42" and hooked["resolved"][5] == "lazy"
+    assert hooked["resolved"][6] == {"nested": ["a", "b-e7", "x42y"]}
+    assert all(value.startswith("error: ") for value in hooked["resolved"][7:])
+
+
+def test_the_kernel_remembers_each_tarball_digest_as_jsii_computes_it(tmp_path) -> None:
+    """tarball_digests.js: after a start of the kernel, the synth cache holds the digest of each of
+    the three package tarballs, keyed by its path, and each is the one jsii's cache computes (SHA-256
+    of the file, then NUL and each of the package's name and version). Switched off, none is kept."""
+    import hashlib
+
+    import cdktf
+    import cdktf_cdktf_provider_aws
+    import constructs
+
+    code = "import modules.cdk as cdk; cdk.App(); print(cdk.REMEMBERED_DIGESTS)"
+    env = {"SYNTH_CACHE_DIR": str(tmp_path / "on")}
+    assert printed(code, env=env) == ["True"]
+    memo = json.loads((tmp_path / "on" / "jsii-tarball-digests.json").read_text())
+    expected = {}
+    for module, name in (
+        (constructs, "constructs"),
+        (cdktf, "cdktf"),
+        (cdktf_cdktf_provider_aws, "@cdktf/provider-aws"),
+    ):
+        (tarball,) = (Path(module.__file__).parent / "_jsii").glob("*.jsii.tgz")
+        version = tarball.name.removesuffix(".jsii.tgz").rsplit("@", 1)[1]
+        digest = hashlib.sha256(tarball.read_bytes() + f"\0{name}\0{version}".encode())
+        expected[str(tarball.resolve())] = digest.hexdigest()
+    assert {json.loads(key)[0]: value for key, value in memo.items()} == expected
+    assert printed(code, env={"SYNTH_CACHE_DIR": str(tmp_path / "off"), "SYNTH_HASH_TARBALLS": "1"}) == [
+        "False"
+    ]
+    assert not (tmp_path / "off").exists()
+
+
+def test_a_remembered_digest_is_used_until_its_tarball_changes(tmp_path) -> None:
+    """The hook's rewrite of the kernel's digest call, on a stand-in for jsii's lib/program.js: the
+    second start reads the digest from the memo, and a tarball touched since is hashed again."""
+    hook = ROOT / "modules" / "tarball_digests.js"
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "program.js").write_text(
+        "function extractViaCache(e, ...f) { let _; _=(0,V.digestFile)(e,...f); return _; }\n"
+        "const V = { digestFile: (e, ...f) => { V.hashed += 1; return Buffer.alloc(32, 7); }, hashed: 0 };\n"
+        "const digest = extractViaCache(process.argv[2], 'pkg', '1.0.0').toString('hex');\n"
+        "console.log(V.hashed, digest.slice(0, 4));\n"
+    )
+    tarball = tmp_path / "pkg.tgz"
+    tarball.write_bytes(b"tarball")
+    env = {
+        **os.environ,
+        "NODE_OPTIONS": f'--require "{hook}"',
+        "SYNTH_TARBALL_DIGESTS": str(tmp_path / "memo.json"),
+    }
+
+    def start() -> list[str]:
+        command = ["node", str(tmp_path / "lib" / "program.js"), str(tarball)]
+        result = subprocess.run(command, capture_output=True, text=True, env=env)
+        assert result.returncode == 0, result.stderr
+        return result.stdout.split()
+
+    assert start() == ["1", "0707"]  # hashed, and remembered
+    assert start() == ["0", "0707"]  # remembered
+    os.utime(tarball, ns=(1, 1))
+    assert start() == ["1", "0707"]  # changed: hashed again
 
 
 def test_string_attributes_are_answered_with_their_reference_and_the_rest_by_nodejs(monkeypatch) -> None:
