@@ -40,6 +40,7 @@ REQUIRED_MODULES = ("cdktf", "pydantic")
 # the unit tier builds the same constructs in-process with the checks on, and a test proves the
 # output byte-identical either way. Set this variable to 1 to keep the checks (debugging).
 TYPE_CHECKS_ENV = "PLATFORM_SYNTH_TYPE_CHECKS"
+PROVIDER_CLASSES_RECORD = "provider-classes.json"  # in the synth cache: what the last synth created
 # The stamp inputs the first interpreter computed (about 80 ms: hashing the code and config, reading
 # package versions), handed across the re-exec under -O so the second does not compute them again.
 # Used only by an optimized interpreter, and only for the same config directory and stacks.
@@ -239,9 +240,17 @@ def synth(args: argparse.Namespace, argv: list[str] | None = None) -> int:
             environments, partial = tuple(sorted(stale)), True
     if argv is not None:
         without_type_checks(argv, config_dir, inputs)
-    # The jsii kernel starts here and loads cdktf and the provider while Python reads the config:
-    # modules/bindings.py sends those loads without waiting for their answers.
-    import modules.cdk  # noqa: F401
+    # The jsii kernel starts here, before jsii is even imported (modules/kernel.py), and loads cdktf
+    # and the provider while Python imports and reads the config: modules/bindings.py sends those
+    # loads without waiting for their answers, and with them the provider classes the last synth
+    # created (modules/cdk.py, "provider classes loaded ahead").
+    from modules.kernel import start_kernel_early
+
+    start_kernel_early()
+    import modules.cdk
+
+    classes_record = stamp.cache_root() / PROVIDER_CLASSES_RECORD
+    modules.cdk.load_provider_classes_ahead(classes_record)
     from modules.config import ConfigError, load_platform
 
     try:
@@ -263,6 +272,7 @@ def synth(args: argparse.Namespace, argv: list[str] | None = None) -> int:
     except AddressCollision as error:  # two config names that spell one Terraform address
         print(f"{config_dir}: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    modules.cdk.record_provider_classes(classes_record)
     kept = [name for name in present if name not in synthesized]
     print(
         f"{_shown(args.out)}: synthesized {', '.join(synthesized)}"

@@ -53,6 +53,14 @@ Node.js can even start. Under `python -O` (synth) the checks are compiled out an
 an attribute of it: a stand-in takes its place in sys.modules and imports it the first time an
 attribute of it is read (importlib's LazyLoader would not do: the next `import typeguard` reads the
 module's spec, and that loads it). SYNTH_EAGER_TYPEGUARD=1 imports it at once.
+
+Classes loaded ahead (`load_classes_ahead`): a static get of each class's `tfResourceType`, sent
+without waiting, makes Node.js load the class's module while Python does other work; the answers
+are read and dropped with the others (modules/cdk.py decides which classes).
+
+The kernel started ahead (`adopt_early_kernel`): jsii's start of the kernel, with its one Popen
+answered by the process modules/kernel.py started before jsii was imported, when the command and
+environment match.
 """
 
 from __future__ import annotations
@@ -80,6 +88,8 @@ import jsii._kernel as jsii_kernel
 from jsii._kernel.providers import process as jsii_process
 from jsii._kernel.types import CreateRequest, CreateResponse, LoadRequest, LoadResponse
 from jsii.errors import ErrorType, JavaScriptError, JSIIError
+
+from modules import kernel
 
 POSTPONED_ANNOTATIONS = os.environ.get("SYNTH_EAGER_ANNOTATIONS") != "1"
 PIPELINED_CREATES = os.environ.get("SYNTH_JSII_SYNC_CREATES") != "1"
@@ -204,6 +214,10 @@ _PIPELINE_DEPTH = 128
 _OBJECT_NUMBER = re.compile(rb'"\$jsii\.byref":"[^"]*@(\d+)"')
 
 
+# An answer read and dropped, whatever it is (see `load_classes_ahead`).
+_DISCARDED = re.compile(rb".*\n", re.DOTALL)
+
+
 class PipelineError(RuntimeError):
     """An answer read ahead was not the predicted one, though Node.js reported no error."""
 
@@ -254,8 +268,10 @@ def _read_unread(node: Any) -> None:
     while pipeline.unread:
         expected = pipeline.unread.popleft()
         line = _read_line(node)
-        if problem is not None or (
-            line == expected if isinstance(expected, bytes) else expected.fullmatch(line)
+        if (
+            problem is not None
+            or expected is _DISCARDED
+            or (line == expected if isinstance(expected, bytes) else expected.fullmatch(line))
         ):
             continue
         problem = _answer_problem(expected, line)
@@ -436,4 +452,58 @@ def defer_typeguard() -> bool:
     # What `import typeguard` reads of a module already in sys.modules: its spec, not initializing.
     stand_in.__spec__ = spec
     sys.modules["typeguard"] = stand_in
+    return True
+
+
+# --- classes loaded ahead ----------------------------------------------------------------------------
+
+
+def load_classes_ahead(node: Any, fqns: Sequence[str]) -> int:
+    """Have Node.js load each class's module now, while Python does other work: for each fqn, a
+    static get of its `tfResourceType` (which finds the class, and so requires its module), sent
+    without waiting, its answer dropped when read. A class that no longer exists answers an error,
+    dropped too: it will load, or fail, when the synth asks for it. The number sent; 0 when creates
+    are not sent ahead (nothing would read the answers)."""
+    if not PIPELINED_CREATES or jsii_process._stack_traces_enabled():
+        return 0
+    pipeline = _pipeline_of(node)
+    for fqn in fqns:
+        request = {"api": "sget", "fqn": fqn, "property": "tfResourceType"}
+        node._process.stdin.write(json.dumps(request).encode() + b"\n")
+        pipeline.unread.append(_DISCARDED)
+    node._process.stdin.flush()
+    return len(fqns)
+
+
+# --- the kernel started ahead ------------------------------------------------------------------------
+
+_start = jsii_process._NodeProcess.start
+_jsii_runtime = jsii_process._NodeProcess._jsii_runtime
+
+
+def _runtime_of_early_kernel(node: Any) -> str:
+    return kernel.early_runtime() or _jsii_runtime(node)
+
+
+def _start_adopting(node: Any) -> None:
+    """jsii's start, with its one Popen answered by the kernel started ahead when it matches."""
+    real_popen = jsii_process.subprocess.Popen
+
+    def popen(args: Any, **options: Any) -> Any:
+        adopted = kernel.adopt(list(args), options.get("env"))
+        return adopted if adopted is not None else real_popen(args, **options)
+
+    jsii_process.subprocess.Popen = popen
+    try:
+        _start(node)
+    finally:
+        jsii_process.subprocess.Popen = real_popen
+
+
+def adopt_early_kernel() -> bool:
+    """Have jsii take the kernel modules/kernel.py started ahead (if it did, and it matches)."""
+    node_process = jsii_process._NodeProcess
+    if node_process.start is not _start_adopting:
+        node_process._jsii_runtime = _runtime_of_early_kernel
+        node_process.start = _start_adopting
     return True

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import json
 import os
 import re
 import sys
@@ -26,71 +27,26 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from modules.core.stamp import cache_root
+# The jsii kernel's environment (the Node.js hooks, each with its switch) is set by modules/kernel.py
+# when it is imported: here, before jsii, or earlier by the synth CLI, which starts the kernel ahead.
+import modules.kernel  # noqa: E402, F401
 
-# The machines run Node.js 20; jsii prints a large end-of-life banner on every start otherwise.
-os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
-
-# Node.js hooks, preloaded into the jsii runtime (which starts on the cdktf import below):
-# - readable_addresses.js, always: Terraform names from the construct path, without cdktf's hash
-#   suffix (what a plan reviewer reads), collisions refused; see synth_app below.
-# - lazy_provider_index.js: the Node.js side has the same problem as the Python package, its index
-#   loads every resource module; the hook makes each load on first use.
-#   SYNTH_EAGER_PROVIDER_INDEX=1 turns it off, to compare.
-# - lazy_cdktf_dependencies.js: two npm packages cdktf loads and a synth here never calls (archiver,
-#   semver) load on first use; half of cdktf's load time. SYNTH_EAGER_CDKTF_DEPENDENCIES=1 turns it off.
-# - no_token_stack_traces.js: tokens skip recording the Node.js stack they were made on (only a
-#   token resolution error would print it, never the output). SYNTH_TOKEN_STACK_TRACES=1 keeps it.
-# - direct_jsii_channel.js: the jsii kernel runs in the process Python started, not in a child of it
-#   behind a relay (half the time per round trip, one Node.js start fewer); it needs Node.js to
-#   preserve symbolic links, as the relay asks of its child. SYNTH_JSII_RELAY=1 keeps the relay.
-# - one_resolve_pass.js: app.synth() resolves each stack once, not twice; the first, "preparing"
-#   pass only wires references between stacks, which the platform's stacks never make (one would
-#   fail the synth). SYNTH_PREPARING_RESOLVE=1 keeps both passes.
-# - tarball_digests.js: the kernel finds each package in its cache by the SHA-256 of its tarball (34 MB
-#   for the provider); the digest is remembered in the synth cache, keyed by the file's path, size,
-#   mtime and inode. SYNTH_HASH_TARBALLS=1 hashes them every time.
-# - resolve_plain_strings.js: cdktf's resolve() returns a string with no token in it at once, without
-#   building a resolution context for it. SYNTH_RESOLVE_EVERY_STRING=1 keeps cdktf's way.
-LAZY_PROVIDER_INDEX = os.environ.get("SYNTH_EAGER_PROVIDER_INDEX") != "1"
-LAZY_CDKTF_DEPENDENCIES = os.environ.get("SYNTH_EAGER_CDKTF_DEPENDENCIES") != "1"
-TOKEN_STACK_TRACES = os.environ.get("SYNTH_TOKEN_STACK_TRACES") == "1"
 # Local references (below): SYNTH_JSII_REFERENCES=1 asks Node.js for every attribute token instead.
 LOCAL_REFERENCES = os.environ.get("SYNTH_JSII_REFERENCES") != "1"
-DIRECT_CHANNEL = os.environ.get("SYNTH_JSII_RELAY") != "1"
-ONE_RESOLVE_PASS = os.environ.get("SYNTH_PREPARING_RESOLVE") != "1"
-PLAIN_STRINGS_AT_ONCE = os.environ.get("SYNTH_RESOLVE_EVERY_STRING") != "1"
-REMEMBERED_DIGESTS = os.environ.get("SYNTH_HASH_TARBALLS") != "1"
-if REMEMBERED_DIGESTS:
-    os.environ["SYNTH_TARBALL_DIGESTS"] = str(cache_root() / "jsii-tarball-digests.json")
-_HOOKS = (
-    (["direct_jsii_channel.js"] if DIRECT_CHANNEL else [])
-    + ["readable_addresses.js"]
-    + (["lazy_provider_index.js"] if LAZY_PROVIDER_INDEX else [])
-    + (["lazy_cdktf_dependencies.js"] if LAZY_CDKTF_DEPENDENCIES else [])
-    + ([] if TOKEN_STACK_TRACES else ["no_token_stack_traces.js"])
-    + (["one_resolve_pass.js"] if ONE_RESOLVE_PASS else [])
-    + (["resolve_plain_strings.js"] if PLAIN_STRINGS_AT_ONCE else [])
-    + (["tarball_digests.js"] if REMEMBERED_DIGESTS else [])
-)
-# Ours before the user's: what a user's preloaded script prints must find the direct channel's
-# stdout wrapper in place.
-os.environ["NODE_OPTIONS"] = " ".join(
-    [
-        *(["--preserve-symlinks"] if DIRECT_CHANNEL else []),
-        *(f'--require "{Path(__file__).with_name(h)}"' for h in _HOOKS),
-        os.environ.get("NODE_OPTIONS") or "",
-    ]
-).strip()
 
 import jsii  # noqa: E402
 
 from modules.bindings import (  # noqa: E402
+    adopt_early_kernel,
     defer_typeguard,
     install_provider_module_finder,
+    load_classes_ahead,
     pipeline_creates,
     serialize_arguments_directly,
 )
+
+# A kernel the synth CLI started ahead (modules/kernel.py) is the one jsii talks to.
+adopt_early_kernel()
 
 # typeguard, which the bindings import for their type checks, loads when first used (under -O: never).
 LAZY_TYPEGUARD = defer_typeguard()
@@ -109,6 +65,8 @@ from cdktf import (  # noqa: E402  (the jsii runtime reads the environment set a
     S3BackendAssumeRoleConfig,
     TerraformDataSource,
     TerraformOutput,
+    TerraformProvider,
+    TerraformResource,
     TerraformResourceLifecycle,
     TerraformStack,
     TerraformVariable,
@@ -117,6 +75,7 @@ from cdktf import (  # noqa: E402  (the jsii runtime reads the environment set a
 from constructs import Construct  # noqa: E402
 
 PROVIDER_PACKAGE = "cdktf_cdktf_provider_aws"
+PROVIDER_MODULE_PREFIX = "@cdktf/provider-aws"  # the jsii names of its classes start so
 
 __all__ = [
     "PROVIDER_IMPORT",
@@ -191,6 +150,56 @@ class _ProviderModules:
 
 
 aws = _ProviderModules()
+
+
+# --- provider classes loaded ahead -----------------------------------------------------------------
+#
+# Node.js loads a provider class's module (hundreds of KB of JavaScript to compile) the first time a
+# synth creates one: about a sixth of its time, spent while Python waits. The classes a synth creates
+# hardly change from one synth to the next, so the synth CLI records them (`record_provider_classes`)
+# and, at its next start, has Node.js load them while Python reads the config
+# (`load_provider_classes_ahead`, modules/bindings.py). A stale record costs a module loaded for
+# nothing, or one loaded on demand, as before; never a different output.
+# SYNTH_LOAD_CLASSES_ON_DEMAND=1 turns it off.
+LOAD_CLASSES_AHEAD = os.environ.get("SYNTH_LOAD_CLASSES_ON_DEMAND") != "1"
+_CONSTRUCT_BASES = (TerraformResource, TerraformDataSource, TerraformProvider)
+
+
+def provider_classes() -> list[str]:
+    """The jsii names of the provider resource, data source and provider classes imported so far."""
+    found = set()
+    for name, module in list(sys.modules.items()):
+        if not name.startswith(f"{PROVIDER_PACKAGE}.") or name.count(".") != 1 or module is None:
+            continue
+        for value in vars(module).values():
+            if isinstance(value, type) and issubclass(value, _CONSTRUCT_BASES) and value.__module__ == name:
+                found.add(value.__jsii_type__)
+    return sorted(found)
+
+
+def record_provider_classes(record: Path) -> None:
+    """Write `provider_classes()` to `record` (a cache: a failure to write is no error)."""
+    partial = record.with_name(f"{record.name}.{os.getpid()}.tmp")
+    try:
+        record.parent.mkdir(parents=True, exist_ok=True)
+        partial.write_text(json.dumps(provider_classes(), indent=1) + "\n")
+        partial.replace(record)
+    except OSError:
+        partial.unlink(missing_ok=True)
+
+
+def load_provider_classes_ahead(record: Path) -> int:
+    """Have Node.js load the classes `record` lists, without waiting; how many were asked for."""
+    if not LOAD_CLASSES_AHEAD or PROVIDER_IMPORT != "fast":
+        return 0
+    try:
+        listed = json.loads(record.read_text())
+    except (OSError, ValueError):
+        return 0
+    if not isinstance(listed, list) or not all(isinstance(fqn, str) for fqn in listed):
+        return 0
+    fqns = [fqn for fqn in listed if fqn.startswith(f"{PROVIDER_MODULE_PREFIX}.")]
+    return load_classes_ahead(jsii.kernel.provider._process, fqns)
 
 
 def override(resource: Any, path: str, value: Any) -> None:

@@ -69,11 +69,11 @@ def test_falls_back_to_the_plain_import_when_the_layout_is_unusable() -> None:
 
 
 def test_the_speed_hooks_change_nothing_in_the_output(tmp_path, fresh_synth) -> None:
-    """Every speed hook of modules/cdk.py and modules/bindings.py (each switch below turns one off:
-    lazy loading in Node.js and Python, skipped work in cdktf's resolve, remembered tarball digests,
-    local references, the direct jsii channel, postponed annotations, creates answered ahead,
-    arguments serialized in one walk) is speed only: with all of them switched off (cdktf and jsii as
-    shipped) the output is byte-identical."""
+    """Every speed hook of modules/kernel.py, cdk.py and bindings.py (each switch below turns one
+    off: lazy loading in Node.js and Python, skipped work in cdktf's resolve, remembered tarball
+    digests, local references, the direct jsii channel, postponed annotations, creates answered
+    ahead, arguments serialized in one walk, the kernel started early, classes loaded ahead) is speed
+    only: with all of them switched off (cdktf and jsii as shipped) the output is byte-identical."""
     import os
 
     from conftest import run_main
@@ -92,6 +92,8 @@ def test_the_speed_hooks_change_nothing_in_the_output(tmp_path, fresh_synth) -> 
         "SYNTH_EAGER_TYPEGUARD": "1",
         "SYNTH_RESOLVE_EVERY_STRING": "1",
         "SYNTH_HASH_TARBALLS": "1",
+        "SYNTH_LOAD_CLASSES_ON_DEMAND": "1",
+        "SYNTH_KERNEL_ON_IMPORT": "1",
     }
     # This process's NODE_OPTIONS already preloads the hooks (modules/cdk.py added them): the child
     # must start without them, or it would inherit what it is meant to switch off.
@@ -112,8 +114,8 @@ def test_tokens_record_no_stack_once_the_hook_is_preloaded() -> None:
     """A cdktf token made through jsii carries an empty creation stack with the hook, and the real
     Node.js stack without it (so the hook, not chance, empties it)."""
     code = (
-        "import modules.cdk as cdk; from cdktf import Token; "
-        "print(cdk.TOKEN_STACK_TRACES, len(Token.as_any('x').creation_stack))"
+        "import modules.kernel, modules.cdk as cdk; from cdktf import Token; "
+        "print(modules.kernel.TOKEN_STACK_TRACES, len(Token.as_any('x').creation_stack))"
     )
     with_hook, (enabled, frames) = with_and_without(code, "SYNTH_TOKEN_STACK_TRACES")
     assert with_hook == ["False", "0"]
@@ -124,7 +126,7 @@ def test_synth_resolves_each_stack_once(tmp_path) -> None:
     """one_resolve_pass.js: a lazy value is produced once per synth with the hook, twice without it
     (cdktf's preparing pass, then the one that writes)."""
     code = (
-        "import jsii, modules.cdk as cdk; from cdktf import IAnyProducer, Lazy\n"
+        "import jsii, modules.kernel, modules.cdk as cdk; from cdktf import IAnyProducer, Lazy\n"
         "calls = []\n"
         "@jsii.implements(IAnyProducer)\n"
         "class Producer:\n"
@@ -133,7 +135,7 @@ def test_synth_resolves_each_stack_once(tmp_path) -> None:
         "        return 'produced'\n"
         f"app = cdk.App(outdir={str(tmp_path)!r}); stack = cdk.TerraformStack(app, 'once')\n"
         "cdk.TerraformOutput(stack, 'value', value=Lazy.any_value(Producer()))\n"
-        "cdk.synth_app(app); print(cdk.ONE_RESOLVE_PASS, len(calls))"
+        "cdk.synth_app(app); print(modules.kernel.ONE_RESOLVE_PASS, len(calls))"
     )
     assert with_and_without(code, "SYNTH_PREPARING_RESOLVE") == (["True", "1"], ["False", "2"])
     assert '"value": "produced"' in (tmp_path / "stacks" / "once" / "cdk.tf.json").read_text()
@@ -267,7 +269,7 @@ def test_the_kernel_remembers_each_tarball_digest_as_jsii_computes_it(tmp_path) 
     import cdktf_cdktf_provider_aws
     import constructs
 
-    code = "import modules.cdk as cdk; cdk.App(); print(cdk.REMEMBERED_DIGESTS)"
+    code = "import modules.kernel, modules.cdk as cdk; cdk.App(); print(modules.kernel.REMEMBERED_DIGESTS)"
     env = {"SYNTH_CACHE_DIR": str(tmp_path / "on")}
     assert printed(code, env=env) == ["True"]
     memo = json.loads((tmp_path / "on" / "jsii-tarball-digests.json").read_text())
@@ -317,6 +319,64 @@ def test_a_remembered_digest_is_used_until_its_tarball_changes(tmp_path) -> None
     assert start() == ["0", "0707"]  # remembered
     os.utime(tarball, ns=(1, 1))
     assert start() == ["1", "0707"]  # changed: hashed again
+
+
+def test_a_synth_records_the_provider_classes_it_created(tmp_path) -> None:
+    """The synth CLI writes, in its cache, the jsii names of the provider classes it created, for the
+    next synth to load ahead; a synth with the record reads it and writes the same output."""
+    from conftest import run_main
+    from test_cli import tree_digest
+
+    cache = tmp_path / "cache"
+    os.environ["SYNTH_CACHE_DIR"], previous = str(cache), os.environ.get("SYNTH_CACHE_DIR")
+    try:
+        first = run_main("synth", "--out", str(tmp_path / "first"))
+        recorded = json.loads((cache / "provider-classes.json").read_text())
+        second = run_main("synth", "--out", str(tmp_path / "second"))
+    finally:
+        os.environ["SYNTH_CACHE_DIR"] = previous or ""
+        if previous is None:
+            del os.environ["SYNTH_CACHE_DIR"]
+    assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
+    assert recorded == sorted(set(recorded))
+    assert {"@cdktf/provider-aws.vpc.Vpc", "@cdktf/provider-aws.provider.AwsProvider"} <= set(recorded)
+    assert len(recorded) > 50
+    assert tree_digest(tmp_path / "first") == tree_digest(tmp_path / "second")
+
+
+def test_classes_loaded_ahead_are_answered_later_and_a_stale_one_breaks_nothing(tmp_path) -> None:
+    """Each class asked for ahead is one request sent without waiting; its answer, even the error of
+    a class the provider no longer has, is read and dropped before the next request's."""
+    import modules.cdk as cdk
+    from modules import bindings
+
+    record = tmp_path / "classes.json"
+    record.write_text(
+        json.dumps(["@cdktf/provider-aws.vpc.Vpc", "@cdktf/provider-aws.noSuch.NoSuch", "other.X"])
+    )
+    pipeline = bindings._pipeline_of(_node_process())
+    pipeline_before = len(pipeline.unread)
+    assert cdk.load_provider_classes_ahead(record) == 2  # not another package's class
+    assert len(pipeline.unread) == pipeline_before + 2
+    stack = cdk.TerraformStack(cdk.Testing.app(), "ahead")
+    role = cdk.aws.iam_role.IamRole(stack, "role", assume_role_policy="{}")
+    assert role.max_session_duration is not None  # a request that waits: every answer read first
+    assert not pipeline.unread
+    record.write_text("not json")
+    assert cdk.load_provider_classes_ahead(record) == 0
+
+
+def test_switched_off_no_class_is_loaded_ahead(tmp_path) -> None:
+    record = tmp_path / "classes.json"
+    record.write_text(json.dumps(["@cdktf/provider-aws.vpc.Vpc"]))
+    code = f"import modules.cdk as cdk; from pathlib import Path; print(cdk.load_provider_classes_ahead(Path({str(record)!r})))"
+    assert with_and_without(code, "SYNTH_LOAD_CLASSES_ON_DEMAND") == (["1"], ["0"])
+
+
+def _node_process():
+    import jsii
+
+    return jsii.kernel.provider._process
 
 
 def test_string_attributes_are_answered_with_their_reference_and_the_rest_by_nodejs(monkeypatch) -> None:

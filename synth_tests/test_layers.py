@@ -16,6 +16,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("review",),
     ("config",),
     ("pages",),
+    ("kernel",),
     ("bindings",),
     ("cdk",),
     ("security", "network"),
