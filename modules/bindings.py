@@ -208,9 +208,11 @@ def install_provider_module_finder(package: types.ModuleType) -> bool:
 
 # --- creates that do not wait ------------------------------------------------------------------
 
-# Unread answers at most: ~100 bytes each, well inside a pipe's 64 KiB, so Node.js never blocks
-# writing answers while Python blocks writing requests.
-_PIPELINE_DEPTH = 128
+# Unread answers at most: ~100 bytes each (25 KB), well inside a pipe's 64 KiB, so Node.js never
+# blocks writing answers while Python blocks writing requests. Reaching it makes Python wait for
+# Node.js to catch up, so it leaves room for the classes loaded ahead (at most _CLASSES_AHEAD).
+_PIPELINE_DEPTH = 256
+_CLASSES_AHEAD = 128
 _OBJECT_NUMBER = re.compile(rb'"\$jsii\.byref":"[^"]*@(\d+)"')
 
 
@@ -462,11 +464,13 @@ def load_classes_ahead(node: Any, fqns: Sequence[str]) -> int:
     """Have Node.js load each class's module now, while Python does other work: for each fqn, a
     static get of its `tfResourceType` (which finds the class, and so requires its module), sent
     without waiting, its answer dropped when read. A class that no longer exists answers an error,
-    dropped too: it will load, or fail, when the synth asks for it. The number sent; 0 when creates
-    are not sent ahead (nothing would read the answers)."""
+    dropped too: it will load, or fail, when the synth asks for it. At most the first _CLASSES_AHEAD
+    (the others load on demand). The number sent; 0 when creates are not sent ahead (nothing would
+    read the answers)."""
     if not PIPELINED_CREATES or jsii_process._stack_traces_enabled():
         return 0
     pipeline = _pipeline_of(node)
+    fqns = fqns[:_CLASSES_AHEAD]
     for fqn in fqns:
         request = {"api": "sget", "fqn": fqn, "property": "tfResourceType"}
         node._process.stdin.write(json.dumps(request).encode() + b"\n")

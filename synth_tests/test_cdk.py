@@ -364,6 +364,10 @@ def test_classes_loaded_ahead_are_answered_later_and_a_stale_one_breaks_nothing(
     assert not pipeline.unread
     record.write_text("not json")
     assert cdk.load_provider_classes_ahead(record) == 0
+    # At most half the pipeline's depth: the creates that follow still go without waiting.
+    assert bindings.load_classes_ahead(_node_process(), ["@cdktf/provider-aws.vpc.Vpc"] * 300) == 128
+    assert bindings._CLASSES_AHEAD * 2 == bindings._PIPELINE_DEPTH
+    assert role.max_session_duration is not None and not pipeline.unread
 
 
 def test_switched_off_no_class_is_loaded_ahead(tmp_path) -> None:

@@ -16,29 +16,33 @@ _NODE_CHILDREN = (
 )
 
 
-def test_the_kernel_starts_before_jsii_is_imported_and_jsii_takes_it() -> None:
+def _after_an_early_start(meanwhile: str, shown: str) -> list[str]:
+    """What a fresh Python prints of `shown` after it starts the kernel early, runs `meanwhile`,
+    imports modules.cdk and makes an app (`started`, `app` and the Node.js `children` are defined)."""
     code = (
-        "import sys; from modules import kernel; started = kernel.start_kernel_early();"
-        "imported_jsii = 'jsii' in sys.modules;"
-        "import modules.cdk as cdk; cdk.App(); "
-        f"{_NODE_CHILDREN};"
-        "print(started, imported_jsii, kernel.early_kernel_adopted(), len(children))"
+        f"import os, sys; from modules import kernel; started = kernel.start_kernel_early(); {meanwhile};"
+        f"import modules.cdk as cdk; app = cdk.App(outdir='out'); {_NODE_CHILDREN}; print({shown})"
     )
+    return printed(code)
+
+
+def test_the_kernel_starts_before_jsii_is_imported_and_jsii_takes_it() -> None:
     # One Node.js process: the one started ahead, which jsii talks to (a second would be jsii's own).
-    assert printed(code) == ["True", "False", "True", "1"]
+    shown = "started, imported_jsii, kernel.early_kernel_adopted(), len(children)"
+    assert _after_an_early_start("imported_jsii = 'jsii' in sys.modules", shown) == [
+        "True",
+        "False",
+        "True",
+        "1",
+    ]
 
 
 def test_a_kernel_started_with_another_environment_is_stopped_and_jsii_starts_its_own() -> None:
     """jsii's kernel gets the environment of the moment jsii starts it: when that is no longer the
     one the early kernel got, the early one is not used."""
-    code = (
-        "import os; from modules import kernel; kernel.start_kernel_early();"
-        "early = kernel._early.process; os.environ['SET_AFTER_THE_EARLY_START'] = '1';"
-        "import modules.cdk as cdk; app = cdk.App(outdir='out');"
-        f"{_NODE_CHILDREN};"
-        "print(kernel.early_kernel_adopted(), early.poll() is not None, len(children), app.outdir)"
-    )
-    assert printed(code) == ["False", "True", "1", "out"]
+    meanwhile = "early = kernel._early.process; os.environ['SET_AFTER_THE_EARLY_START'] = '1'"
+    shown = "kernel.early_kernel_adopted(), early.poll() is not None, len(children), app.outdir"
+    assert _after_an_early_start(meanwhile, shown) == ["False", "True", "1", "out"]
 
 
 def test_an_early_kernel_nothing_took_is_stopped_at_exit() -> None:
