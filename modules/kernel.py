@@ -143,8 +143,8 @@ def _write_runtime() -> tuple[str, str] | None:
 
 
 def start_kernel_early() -> bool:
-    """Start the kernel's Node.js process now, for jsii to adopt (see above); False when switched off
-    or when jsii's runtime is not where it is expected."""
+    """Start the kernel's Node.js process now, for jsii to adopt (see above); False when switched off,
+    when jsii's runtime is not where it is expected, or when Node.js cannot be started."""
     global _early
     if not EARLY_START or _early is not None:
         return False
@@ -157,9 +157,13 @@ def start_kernel_early() -> bool:
         if written is None:
             return False
         runtime_dir, runtime = written
-    _early = _EarlyKernel(
-        [environment.get("JSII_NODE", "node"), *_NODE_FLAGS, runtime], environment, runtime_dir
-    )
+    command = [environment.get("JSII_NODE", "node"), *_NODE_FLAGS, runtime]
+    try:
+        _early = _EarlyKernel(command, environment, runtime_dir)
+    except OSError:  # no Node.js: jsii's own start reports it, as without the early start
+        if runtime_dir is not None:
+            shutil.rmtree(runtime_dir, ignore_errors=True)
+        return False
     return True
 
 

@@ -68,3 +68,15 @@ def test_the_hooks_go_before_the_users_node_options() -> None:
     assert options.startswith("--preserve-symlinks --require")
     assert options.endswith("--max-semi-space-size=16")
     assert 'direct_jsii_channel.js"' in options and os.sep + "modules" + os.sep in options
+
+
+def test_without_nodejs_nothing_starts_early_and_nothing_is_left_behind(tmp_path) -> None:
+    """The early start gives way: jsii's own start then reports the missing Node.js, as before."""
+    code = (
+        "import os, tempfile; from modules import kernel; before = set(os.listdir(tempfile.gettempdir()));"
+        "started = kernel.start_kernel_early(); after = set(os.listdir(tempfile.gettempdir()));"
+        "print(started, kernel._early, len(after - before))"
+    )
+    env = {"JSII_NODE": str(tmp_path / "no-node-here"), "TMPDIR": str(tmp_path / "tmp")}
+    (tmp_path / "tmp").mkdir()
+    assert printed(code, env=env) == ["False", "None", "0"]
