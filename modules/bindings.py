@@ -504,10 +504,9 @@ def _start_adopting(node: Any) -> None:
         jsii_process.subprocess.Popen = real_popen
 
 
-def adopt_early_kernel() -> bool:
+def adopt_early_kernel() -> None:
     """Have jsii take the kernel modules/kernel.py started ahead (if it did, and it matches)."""
     node_process = jsii_process._NodeProcess
     if node_process.start is not _start_adopting:
         node_process._jsii_runtime = _runtime_of_early_kernel
         node_process.start = _start_adopting
-    return True
