@@ -16,6 +16,7 @@ Terraform reference instead of a jsii round trip (see "local references" at the 
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import json
@@ -30,6 +31,7 @@ from typing import Any
 # The jsii kernel's environment (the Node.js hooks, each with its switch) is set by modules/kernel.py
 # when it is imported: here, before jsii, or earlier by the synth CLI, which starts the kernel ahead.
 import modules.kernel  # noqa: E402, F401
+from modules.core.stamp import write_json  # noqa: E402
 
 # Local references (below): SYNTH_JSII_REFERENCES=1 asks Node.js for every attribute token instead.
 LOCAL_REFERENCES = os.environ.get("SYNTH_JSII_REFERENCES") != "1"
@@ -179,13 +181,8 @@ def provider_classes() -> list[str]:
 
 def record_provider_classes(record: Path) -> None:
     """Write `provider_classes()` to `record` (a cache: a failure to write is no error)."""
-    partial = record.with_name(f"{record.name}.{os.getpid()}.tmp")
-    try:
-        record.parent.mkdir(parents=True, exist_ok=True)
-        partial.write_text(json.dumps(provider_classes(), indent=1) + "\n")
-        partial.replace(record)
-    except OSError:
-        partial.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        write_json(record, provider_classes())
 
 
 def load_provider_classes_ahead(record: Path) -> int:

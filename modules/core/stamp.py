@@ -199,10 +199,15 @@ def _read(path: Path) -> dict | None:
     return value if isinstance(value, dict) else None
 
 
-def _write(path: Path, value: object) -> None:
+def write_json(path: Path, value: object) -> None:
+    """Write `value` as JSON to `path` in the cache, whole or not at all (a temporary file, renamed)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}")
-    temporary.write_text(json.dumps(value, indent=2, sort_keys=True) + "\n")
-    temporary.replace(path)
+    try:
+        temporary.write_text(json.dumps(value, indent=2, sort_keys=True) + "\n")
+        temporary.replace(path)
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 def _stack_stamp(cache: Path, stack: str) -> Path:
@@ -287,8 +292,8 @@ def write(
         if stale.stem.removeprefix("stack-") not in present:
             stale.unlink(missing_ok=True)
     for stack, (inputs, outputs) in synthesized.items():
-        _write(_stack_stamp(cache, stack), {"inputs_sha256": inputs, "outputs": dict(outputs)})
-    _write(cache / MANIFEST, {"sha256": file_sha256(out_dir / MANIFEST), "stacks": present})
+        write_json(_stack_stamp(cache, stack), {"inputs_sha256": inputs, "outputs": dict(outputs)})
+    write_json(cache / MANIFEST, {"sha256": file_sha256(out_dir / MANIFEST), "stacks": present})
     _prune()
 
 
