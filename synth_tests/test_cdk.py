@@ -166,21 +166,29 @@ def test_a_reference_from_one_stack_to_another_fails_the_synth_naming_both(tmp_p
     assert "terraform_remote_state" in (tmp_path / "stacks" / "user" / "cdk.tf.json").read_text()
 
 
+def _jsii_tarball(package: str) -> Path:
+    """The jsii tarball a binding package ships, found without importing the package: importing it
+    here could start the kernel before modules/cdk.py sets its hooks, or take the provider's plain
+    import for the rest of this test process."""
+    from importlib.util import find_spec
+
+    spec = find_spec(package)
+    assert spec is not None and spec.submodule_search_locations
+    (tarball,) = (Path(spec.submodule_search_locations[0]) / "_jsii").glob("*.jsii.tgz")
+    return tarball
+
+
 def _cdktf_package(directory) -> str:
     """cdktf's and constructs' npm packages, from their jsii tarballs, as node_modules/ of `directory`."""
     import tarfile
 
-    import cdktf
-    import constructs
-
-    for module in (cdktf, constructs):
-        (tarball,) = (Path(module.__file__).parent / "_jsii").glob("*.jsii.tgz")
-        target = directory / "node_modules" / module.__name__
-        with tarfile.open(tarball) as archive:
+    for package in ("cdktf", "constructs"):
+        target = directory / "node_modules" / package
+        with tarfile.open(_jsii_tarball(package)) as archive:
             archive.extractall(target, filter="data")
-        (target / "package").rename(target.with_name(f"{module.__name__}.tmp"))
+        (target / "package").rename(target.with_name(f"{package}.tmp"))
         target.rmdir()
-        target.with_name(f"{module.__name__}.tmp").rename(target)
+        target.with_name(f"{package}.tmp").rename(target)
     return str(directory)
 
 
@@ -265,21 +273,17 @@ def test_the_kernel_remembers_each_tarball_digest_as_jsii_computes_it(tmp_path) 
     of the file, then NUL and each of the package's name and version). Switched off, none is kept."""
     import hashlib
 
-    import cdktf
-    import cdktf_cdktf_provider_aws
-    import constructs
-
     code = "import modules.kernel, modules.cdk as cdk; cdk.App(); print(modules.kernel.REMEMBERED_DIGESTS)"
     env = {"SYNTH_CACHE_DIR": str(tmp_path / "on")}
     assert printed(code, env=env) == ["True"]
     memo = json.loads((tmp_path / "on" / "jsii-tarball-digests.json").read_text())
     expected = {}
-    for module, name in (
-        (constructs, "constructs"),
-        (cdktf, "cdktf"),
-        (cdktf_cdktf_provider_aws, "@cdktf/provider-aws"),
+    for package, name in (
+        ("constructs", "constructs"),
+        ("cdktf", "cdktf"),
+        ("cdktf_cdktf_provider_aws", "@cdktf/provider-aws"),
     ):
-        (tarball,) = (Path(module.__file__).parent / "_jsii").glob("*.jsii.tgz")
+        tarball = _jsii_tarball(package)
         version = tarball.name.removesuffix(".jsii.tgz").rsplit("@", 1)[1]
         digest = hashlib.sha256(tarball.read_bytes() + f"\0{name}\0{version}".encode())
         expected[str(tarball.resolve())] = digest.hexdigest()
