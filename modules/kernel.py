@@ -24,6 +24,7 @@ import os
 import platform
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -144,9 +145,12 @@ def _write_runtime() -> tuple[str, str] | None:
 
 def start_kernel_early() -> bool:
     """Start the kernel's Node.js process now, for jsii to adopt (see above); False when switched off,
-    when jsii's runtime is not where it is expected, or when Node.js cannot be started."""
+    when jsii's kernel runs already, when jsii's runtime is not where it is expected, or when Node.js
+    cannot be started."""
     global _early
-    if not EARLY_START or _early is not None:
+    # Once cdktf is imported, jsii has started its kernel already: one started now would never be
+    # adopted (an in-process synth, as tests run it).
+    if not EARLY_START or _early is not None or "cdktf" in sys.modules:
         return False
     environment = os.environ.copy()
     environment["JSII_AGENT"] = f"Python/{platform.python_version()}"

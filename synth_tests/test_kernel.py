@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -80,3 +81,14 @@ def test_without_nodejs_nothing_starts_early_and_nothing_is_left_behind(tmp_path
     env = {"JSII_NODE": str(tmp_path / "no-node-here"), "TMPDIR": str(tmp_path / "tmp")}
     (tmp_path / "tmp").mkdir()
     assert printed(code, env=env) == ["False", "None", "0"]
+
+
+def test_once_jsii_runs_its_kernel_no_other_is_started() -> None:
+    """An in-process synth (main.synth without a command line, as tests run it) imports cdktf before
+    it would start the kernel early: nothing is started that nothing would adopt."""
+    import modules.cdk  # noqa: F401  (starts jsii's kernel, as every in-process synth does)
+    from modules import kernel
+
+    assert "cdktf" in sys.modules
+    assert kernel.start_kernel_early() is False
+    assert kernel._early is None
