@@ -7,9 +7,12 @@ shared between workers.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +21,18 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = ROOT / "environments"
+
+# cdktf's Testing.app() gives every app a `cdktf.outdir.*` directory under Node.js's os.tmpdir() and
+# never removes it: about two thousand per `make test`. The jsii kernel inherits this process's
+# environment, so TMPDIR points it (and every program the tests start) at one directory per run,
+# removed when the process that made it ends. Under pytest-xdist that is the controller, which
+# imports this file first: its workers inherit the variable and share the directory. Set here, at
+# import, because a test module's import may start the kernel.
+TESTS_TMPDIR_ENV = "SYNTH_TESTS_TMPDIR"
+if TESTS_TMPDIR_ENV not in os.environ:
+    _tests_tmpdir = tempfile.mkdtemp(prefix="synth-tests-")  # under the original TMPDIR
+    os.environ[TESTS_TMPDIR_ENV] = os.environ["TMPDIR"] = _tests_tmpdir
+    atexit.register(shutil.rmtree, _tests_tmpdir, ignore_errors=True)
 
 
 def run_main(*args: str, cwd: Path = ROOT, timeout: int = 300) -> subprocess.CompletedProcess[str]:

@@ -72,7 +72,8 @@ def test_the_speed_hooks_change_nothing_in_the_output(tmp_path, fresh_synth) -> 
     """Every speed hook of modules/kernel.py, cdk.py and bindings.py (each switch below turns one
     off: lazy loading in Node.js and Python, skipped work in cdktf's resolve, remembered tarball
     digests, local references, the direct jsii channel, postponed annotations, creates answered
-    ahead, arguments serialized in one walk, the kernel started early, classes loaded ahead) is speed
+    ahead, arguments serialized in one walk, the kernel started early, classes loaded ahead, no cyclic
+    collection in main.py) is speed
     only: with all of them switched off (cdktf and jsii as shipped) the output is byte-identical."""
     import os
 
@@ -94,6 +95,7 @@ def test_the_speed_hooks_change_nothing_in_the_output(tmp_path, fresh_synth) -> 
         "SYNTH_HASH_TARBALLS": "1",
         "SYNTH_LOAD_CLASSES_ON_DEMAND": "1",
         "SYNTH_KERNEL_ON_IMPORT": "1",
+        "SYNTH_CYCLE_COLLECTION": "1",
     }
     # This process's NODE_OPTIONS already preloads the hooks (modules/cdk.py added them): the child
     # must start without them, or it would inherit what it is meant to switch off.
@@ -455,3 +457,16 @@ def test_a_local_reference_reads_its_resource_type_from_the_module_and_synth_che
         RuntimeError, match="names 'aws_s3_bucket', but Node.js's S3ControlBucket.tfResourceType"
     ):
         cdk.check_resource_types()
+
+
+def test_testing_apps_write_under_the_test_runs_own_temporary_directory() -> None:
+    """cdktf's Testing.app() leaves a `cdktf.outdir.*` directory behind for every app: conftest.py
+    points the kernel's TMPDIR at one directory per test run, removed when the run ends, so none
+    lands in the machine's own temporary directory."""
+    from conftest import TESTS_TMPDIR_ENV
+
+    from modules.cdk import Testing
+
+    outdir = Path(Testing.app().outdir)
+    assert outdir.name.startswith("cdktf.outdir.")
+    assert outdir.parent == Path(os.environ[TESTS_TMPDIR_ENV])
