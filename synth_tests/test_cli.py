@@ -254,3 +254,38 @@ def test_the_stamp_inputs_cross_the_optimized_re_exec_only_for_the_same_stacks(t
             "other stacks": None,
             "malformed": None,
         }
+
+
+@pytest.mark.parametrize(
+    ("switch", "expected"), [({}, "False True"), ({"SYNTH_CYCLE_COLLECTION": "1"}, "True False")]
+)
+def test_a_command_line_synth_runs_without_the_cycle_collector(
+    tmp_path: Path, switch: dict[str, str], expected: str
+) -> None:
+    """main.py as a command: a synth with work to do turns Python's cyclic collector off, and the
+    `__main__` block freezes what the command built before finalization; SYNTH_CYCLE_COLLECTION=1
+    keeps both as Python has them. Seen from an atexit handler registered before main.py runs, so
+    it runs last (without the -O re-exec, which would replace this process)."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import atexit, gc, runpy, sys\n"
+        "atexit.register(lambda: print('collector', gc.isenabled(), gc.get_freeze_count() > 0))\n"
+        "sys.argv = ['main.py', 'synth', '--env', 'dev', '--out', sys.argv[1]]\n"
+        "runpy.run_path('main.py', run_name='__main__')\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "NODE_OPTIONS"}
+    env.update({"PLATFORM_SYNTH_TYPE_CHECKS": "1", **switch})
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "out")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == f"collector {expected}"
