@@ -233,23 +233,33 @@ def test_cdktf_loads_archiver_and_semver_on_first_use(tmp_path) -> None:
     assert run("")["before"] == [True, True]  # cdktf as shipped loads both at once
 
 
-def test_plain_strings_resolve_at_once_to_what_cdktf_resolves_them_to(tmp_path) -> None:
+def test_plain_leaves_resolve_at_once_to_what_cdktf_resolves_them_to(tmp_path) -> None:
     """resolve_plain_strings.js, on cdktf's own resolve(): strings with and without tokens, strings
-    that look like encoded numbers, a real number token inside a string, and a map-token marker (an
-    error either way) resolve as they do in cdktf as shipped; and the early return is in place."""
+    that look like encoded numbers, real string, number and list tokens, numbers, booleans, null and
+    undefined, alone and as the keys, values and elements of objects and arrays, and the map-token
+    markers (an error either way) resolve as they do in cdktf as shipped; and all four shortcuts
+    are in place."""
     hook = ROOT / "modules" / "resolve_plain_strings.js"
     script = (
         "const cdktf = require('cdktf');"
         "const stack = new cdktf.TerraformStack(new cdktf.App({ outdir: 'out' }), 's');"
         "const number = cdktf.Token.asNumber(cdktf.Lazy.numberValue({ produce: () => 42 }));"
+        "const string = cdktf.Token.asString(cdktf.Lazy.stringValue({ produce: () => 'lazy' }));"
+        "const list = cdktf.Token.asList(cdktf.Lazy.listValue({ produce: () => ['l1', 'l2'] }));"
         "const values = ['plain', 'arn:aws:iam::123456789012:role/x', 'e2e-1e5', '-1.5e+3',"
-        " `n=${number}`, cdktf.Token.asString(cdktf.Lazy.stringValue({ produce: () => 'lazy' })),"
-        " { nested: ['a', 'b-e7', `x${number}y`] }, cdktf.Token.STRING_MAP_TOKEN_VALUE, 'Any Map Token Value'];"
-        "const resolved = values.map((value) => { try { return cdktf.Tokenization.resolve(value, { scope: stack,"
-        " resolver: new cdktf.DefaultTokenResolver(new cdktf.StringConcat()) }); }"
+        " `n=${number}`, string, { nested: ['a', 'b-e7', `x${number}y`] }, 7, -0.5, 1e21, number,"
+        " true, false, null, undefined, [1, number, 'e9e9', true, null, undefined, [string, 2.5]],"
+        " { [string]: 'keyed', [`k${number}`]: number, 'a-1e5': false, gone: undefined, n: null,"
+        " deep: { list, flag: true, count: 3 } }, list, ['x', ...list],"
+        " cdktf.Token.STRING_MAP_TOKEN_VALUE, 'Any Map Token Value', cdktf.Token.NUMBER_MAP_TOKEN_VALUE,"
+        " { inside: cdktf.Token.NUMBER_MAP_TOKEN_VALUE }, [cdktf.Token.ANY_MAP_TOKEN_VALUE]];"
+        "const resolved = values.map((value) => { try { const r = cdktf.Tokenization.resolve(value, {"
+        " scope: stack, resolver: new cdktf.DefaultTokenResolver(new cdktf.StringConcat()) });"
+        " return r === undefined ? '(undefined)' : r; }"
         " catch (error) { return `error: ${error.message}`; } });"
         "const source = require('cdktf/lib/tokens/private/resolve').resolve.toString();"
-        "console.log(JSON.stringify({ early: source.includes('__numberTokenCandidate'), resolved }));"
+        "const shortcuts = ['__plainString(obj)', '__plainLeaf(x,', '__plainString(key) ?', '__plainLeaf(__raw,'];"
+        "console.log(JSON.stringify({ shortcuts: shortcuts.map((s) => source.includes(s)), resolved }));"
     )
     cwd = _cdktf_package(tmp_path)
 
@@ -262,11 +272,22 @@ def test_plain_strings_resolve_at_once_to_what_cdktf_resolves_them_to(tmp_path) 
         return json.loads(result.stdout)
 
     hooked, shipped = run(f'--require "{hook}"'), run("")
-    assert hooked["early"] and not shipped["early"]
+    assert hooked["shortcuts"] == [True] * 4 and shipped["shortcuts"] == [False] * 4
     assert hooked["resolved"] == shipped["resolved"]
-    assert hooked["resolved"][4] == "n=42" and hooked["resolved"][5] == "lazy"
-    assert hooked["resolved"][6] == {"nested": ["a", "b-e7", "x42y"]}
-    assert all(value.startswith("error: ") for value in hooked["resolved"][7:])
+    resolved = hooked["resolved"]
+    assert resolved[4] == "n=42" and resolved[5] == "lazy"
+    assert resolved[6] == {"nested": ["a", "b-e7", "x42y"]}
+    assert resolved[10] == 42 and resolved[14] == "(undefined)"
+    assert resolved[15] == [1, 42, "e9e9", True, None, ["lazy", 2.5]]
+    assert resolved[16] == {
+        "lazy": "keyed",
+        "k42": 42,
+        "a-1e5": False,
+        "n": None,
+        "deep": {"list": ["l1", "l2"], "flag": True, "count": 3},
+    }
+    assert resolved[17] == ["l1", "l2"]
+    assert all(value.startswith("error: ") for value in resolved[-5:])
 
 
 def test_the_kernel_remembers_each_tarball_digest_as_jsii_computes_it(tmp_path) -> None:
