@@ -54,6 +54,11 @@ an attribute of it: a stand-in takes its place in sys.modules and imports it the
 attribute of it is read (importlib's LazyLoader would not do: the next `import typeguard` reads the
 module's spec, and that loads it). SYNTH_EAGER_TYPEGUARD=1 imports it at once.
 
+A void invoke answered later (`void_invoke_ahead`): the app's `synth` is sent the same way, so
+Python renders what it writes beside the stacks (pages, workflows) while Node.js synthesizes; its
+answer, `{"ok":{}}` or an error, is read when the block ends. Only while no Python object with
+overrides exists: Node.js could call back into Python in the middle of the invoke.
+
 Classes loaded ahead (`load_classes_ahead`): a static get of each class's `tfResourceType`, sent
 without waiting, makes Node.js load the class's module while Python does other work; the answers
 are read and dropped with the others (modules/cdk.py decides which classes).
@@ -86,7 +91,14 @@ from typing import Any
 
 import jsii._kernel as jsii_kernel
 from jsii._kernel.providers import process as jsii_process
-from jsii._kernel.types import CreateRequest, CreateResponse, LoadRequest, LoadResponse
+from jsii._kernel.types import (
+    CreateRequest,
+    CreateResponse,
+    InvokeRequest,
+    InvokeResponse,
+    LoadRequest,
+    LoadResponse,
+)
 from jsii.errors import ErrorType, JavaScriptError, JSIIError
 
 from modules import kernel
@@ -233,6 +245,8 @@ class _Pipeline:
         self.highest_read: int | None = None
         self.next_number: int | None = None
         self.unread: deque[bytes | re.Pattern[bytes]] = deque()
+        self.void_ahead: set[str] = set()  # the methods an invoke of may be answered later
+        self.overrides_sent = False  # a Python object Node.js could call back exists
 
     def observe(self, line: bytes) -> None:
         numbers = [int(n) for n in _OBJECT_NUMBER.findall(line)]
@@ -299,6 +313,12 @@ def _answer_ahead(request: Any, pipeline: _Pipeline) -> tuple[bytes | re.Pattern
     side now), when it is one Python can go on without; else None."""
     if jsii_process._stack_traces_enabled():
         return None
+    if (
+        isinstance(request, InvokeRequest)
+        and request.method in pipeline.void_ahead
+        and not pipeline.overrides_sent
+    ):
+        return _VOID_ANSWER, InvokeResponse(result=None)
     if isinstance(request, CreateRequest) and not request.overrides and pipeline.next_number is not None:
         reference = f"{request.fqn}@{pipeline.next_number}"
         answer = b'{"ok":{"$jsii.byref":%b}}\n' % json.dumps(reference).encode()
@@ -318,6 +338,8 @@ def _pipelined_send(node: Any, request: Any, response_type: type) -> Any:
     ahead = _answer_ahead(request, pipeline)
     if ahead is None:
         _read_unread(node)
+        if isinstance(request, CreateRequest) and request.overrides:
+            pipeline.overrides_sent = True
         return _send(node, request, response_type)
     expected, response = ahead
     data = json.dumps(_unstructured(node, request), default=jsii_process.jdefault)
@@ -340,6 +362,31 @@ def _handshake_ahead(node: Any) -> None:
 
 
 _send = jsii_process._NodeProcess.send
+_VOID_ANSWER = re.compile(rb'\{"ok":\{\}\}\n')
+
+
+@contextlib.contextmanager
+def void_invoke_ahead(node: Any, method: str) -> Iterator[None]:
+    """Within the block, an invoke of `method` (one that returns nothing) is sent without waiting for
+    its answer, if creates are sent ahead and no Python object with overrides was created. Leaving,
+    every unread answer is read, and an error answer raised as jsii raises it; after an exception in
+    the block too, which then propagates (the error answer chained to it)."""
+    pipeline = _pipeline_of(node)
+    if not PIPELINED_CREATES:
+        yield
+        return
+    pipeline.void_ahead.add(method)
+    try:
+        yield
+    except BaseException as raised:
+        pipeline.void_ahead.discard(method)
+        try:
+            _read_unread(node)
+        except Exception as answer:
+            raise raised from answer
+        raise
+    pipeline.void_ahead.discard(method)
+    _read_unread(node)
 
 
 def pipeline_creates() -> bool:

@@ -24,7 +24,7 @@ import os
 import re
 import sys
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,7 @@ from modules.bindings import (  # noqa: E402
     load_classes_ahead,
     pipeline_creates,
     serialize_arguments_directly,
+    void_invoke_ahead,
 )
 
 # A kernel the synth CLI started ahead (modules/kernel.py) is the one jsii talks to.
@@ -97,6 +98,7 @@ __all__ = [
     "ephemeral_variable",
     "override",
     "synth_app",
+    "synthesizing",
 ]
 
 
@@ -232,9 +234,20 @@ class AddressCollision(ValueError):
 def synth_app(app: App) -> None:
     """`app.synth()`, with a Terraform name collision raised as AddressCollision (one line), once
     the resource types of the local references are checked."""
+    with synthesizing(app):
+        pass
+
+
+@contextlib.contextmanager
+def synthesizing(app: App) -> Iterator[None]:
+    """`synth_app(app)` around the block: the synth is sent to Node.js and the block runs while Node.js
+    synthesizes (modules/bindings.py `void_invoke_ahead`); leaving waits for it, and raises what
+    synth_app raises. The output directory is Node.js's until then: the block must not write there."""
     check_resource_types()
     try:
-        app.synth()
+        with void_invoke_ahead(jsii.kernel.provider._process, "synth"):
+            app.synth()
+            yield
     except Exception as error:  # jsii wraps errors thrown in Node.js in its own exception types
         message = str(error)
         if _COLLISION_MARKER not in message:

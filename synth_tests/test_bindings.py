@@ -138,6 +138,61 @@ def test_an_answer_other_than_the_predicted_one_is_refused() -> None:
     assert '"third"' in cdk.Testing.synth(stack)
 
 
+def test_a_synth_is_sent_ahead_and_read_when_the_block_ends(tmp_path: Path) -> None:
+    """cdk.synthesizing: the app's synth is sent, and its answer still unread, while the block runs;
+    leaving reads it, and the stack is written."""
+    app = cdk.App(outdir=str(tmp_path), skip_validation=True)  # no provider: not what is tested
+    aws.iam_role.IamRole(TerraformStack(app, "sent"), "role", assume_role_policy="{}")
+    pipeline = bindings._pipeline_of(_node())
+    with cdk.synthesizing(app):
+        assert pipeline.unread and pipeline.unread[-1] is bindings._VOID_ANSWER
+    assert not pipeline.unread
+    assert '"aws_iam_role"' in (tmp_path / "stacks" / "sent" / "cdk.tf.json").read_text()
+
+
+def test_an_error_of_a_synth_sent_ahead_is_raised_when_the_block_ends(tmp_path: Path) -> None:
+    """An error thrown in Node.js while it synthesizes is raised once the block has run (here a name
+    collision, which synthesizing raises as AddressCollision), and jsii stays in step; an error raised
+    in the block wins, after the synth's answer is read."""
+    app = cdk.App(outdir=str(tmp_path), skip_validation=True)
+    stack = TerraformStack(app, "clash")
+    aws.s3_bucket.S3Bucket(Construct(stack, "a-b"), "c", bucket="first")
+    aws.s3_bucket.S3Bucket(Construct(stack, "a"), "b-c", bucket="second")
+    pipeline = bindings._pipeline_of(_node())
+    ran = []
+    with pytest.raises(cdk.AddressCollision, match="a_b_c"), cdk.synthesizing(app):
+        ran.append(len(pipeline.unread))
+    assert ran and ran[0] >= 1 and not pipeline.unread
+    with pytest.raises(KeyError, match="in the block"), cdk.synthesizing(app):
+        raise KeyError("in the block")
+    assert not pipeline.unread
+    role = aws.iam_role.IamRole(stack, "after", assume_role_policy="{}")
+    assert role.max_session_duration is not None
+
+
+def test_a_synth_waits_once_node_could_call_back_into_python(tmp_path: Path) -> None:
+    """After a create with overrides (a Python object Node.js may call), an invoke is never answered
+    ahead: a callback in the middle of it must be served. The first synth here is sent ahead, the
+    one after the Python producer waits (and resolves it)."""
+    code = (
+        "import jsii, modules.cdk as cdk, modules.bindings as b; from cdktf import IAnyProducer, Lazy\n"
+        "pipeline = b._pipeline_of(jsii.kernel.provider._process)\n"
+        f"app = cdk.App(outdir={str(tmp_path)!r}, skip_validation=True); stack = cdk.TerraformStack(app, 's')\n"
+        "cdk.aws.iam_role.IamRole(stack, 'r', assume_role_policy='{}')\n"
+        "with cdk.synthesizing(app):\n"
+        "    before = bool(pipeline.unread) and pipeline.unread[-1] is b._VOID_ANSWER\n"
+        "@jsii.implements(IAnyProducer)\n"
+        "class Producer:\n"
+        "    def produce(self, context):\n"
+        "        return 'from python'\n"
+        "cdk.TerraformOutput(stack, 'o', value=Lazy.any_value(Producer()))\n"
+        "with cdk.synthesizing(app):\n"
+        "    after = bool(pipeline.unread)\n"
+        "print(before, after, pipeline.overrides_sent, 'from python' in cdk.Testing.synth(stack))"
+    )
+    assert printed(code) == ["True", "False", "True", "True"]
+
+
 def test_without_the_pipeline_every_create_waits() -> None:
     code = (
         "import jsii, modules.cdk as cdk, modules.bindings as b;"

@@ -45,7 +45,7 @@ import shutil
 from collections.abc import Mapping
 from pathlib import Path
 
-from modules.cdk import App, synth_app
+from modules.cdk import App, synthesizing
 from modules.config import Platform
 from modules.core import stamp
 from modules.delivery.targets import workflows_of
@@ -102,12 +102,27 @@ def _read_manifest(path: Path) -> dict:
     return manifest if isinstance(manifest, dict) else {}
 
 
-def _write_pages(platform: Platform, staging: Path) -> None:
-    """The page of every environment synthesized, from the same config as its stack."""
-    if platform.environments:
-        (staging / stamp.DOCS).mkdir(exist_ok=True)
-    for env in platform.environments:
-        (staging / stamp.page(env.name)).write_text(render_page(env), encoding="utf-8")
+def _beside_the_stacks(platform: Platform) -> dict[str, str]:
+    """What a synth writes besides cdktf's output, rendered from the same config, by path in the output
+    directory: the page of every environment synthesized; the Terraform Cloud workspace of every
+    cloud environment, configured or selected alike (no file without one); the project's GitHub
+    Actions workflows, from every configured environment (none without github)."""
+    files = {stamp.page(env.name): render_page(env) for env in platform.environments}
+    workspaces = render_workspaces(platform.all_environments)
+    if workspaces is not None:
+        files[stamp.WORKSPACES] = workspaces
+    model = workflows_of(platform.all_environments)
+    if model is not None:
+        for name, text in sorted(render_workflows(model).items()):
+            files[f"{stamp.WORKFLOWS}/{name}"] = text
+    return files
+
+
+def _write_beside(files: Mapping[str, str], staging: Path) -> None:
+    for path, text in files.items():
+        target = staging / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
 
 
 def _write_packages(platform: Platform, staging: Path) -> None:
@@ -115,26 +130,6 @@ def _write_packages(platform: Platform, staging: Path) -> None:
     for env in platform.environments:
         for package in stack_packages(env):
             (staging / stamp.STACKS / env.name / package.filename).write_bytes(package.data)
-
-
-def _write_workspaces(platform: Platform, staging: Path) -> None:
-    """The workspace of every cloud environment, configured or selected alike; no file without one."""
-    text = render_workspaces(platform.all_environments)
-    if text is not None:
-        path = staging / stamp.WORKSPACES
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-
-
-def _write_workflows(platform: Platform, staging: Path) -> None:
-    """The project's GitHub Actions workflows, from every configured environment; none without github."""
-    model = workflows_of(platform.all_environments)
-    if model is None:
-        return
-    directory = staging / stamp.WORKFLOWS
-    directory.mkdir(parents=True, exist_ok=True)
-    for name, text in sorted(render_workflows(model).items()):
-        (directory / name).write_text(text, encoding="utf-8")
 
 
 def _assemble(staging: Path, out_dir: Path, synthesized: list[str], keep_others: bool) -> list[str]:
@@ -191,11 +186,11 @@ def synthesize(
     shutil.rmtree(staging, ignore_errors=True)
     names = [stamp.BOOTSTRAP, *(env.name for env in platform.environments)]
     try:
-        synth_app(build_app(platform, staging))
-        _write_pages(platform, staging)
+        # Rendered while Node.js synthesizes the stacks, written once it is done.
+        with synthesizing(build_app(platform, staging)):
+            beside = _beside_the_stacks(platform)
+        _write_beside(beside, staging)
         _write_packages(platform, staging)
-        _write_workspaces(platform, staging)
-        _write_workflows(platform, staging)
         outputs = {name: stamp.stack_outputs(staging, name) for name in names}
         present = _assemble(staging, out_dir, names, keep_others)
         if out_dir.exists():
