@@ -54,6 +54,10 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 #   mtime and inode. SYNTH_HASH_TARBALLS=1 hashes them every time.
 # - resolve_plain_strings.js: cdktf's resolve() returns a string with no token in it at once, without
 #   building a resolution context for it. SYNTH_RESOLVE_EVERY_STRING=1 keeps cdktf's way.
+# - no_inline_source_maps.js: the inline source map at the end of every cdktf and provider module
+#   (70% of a provider module's bytes) is cut off before Node.js compiles it, unless source maps
+#   are enabled. SYNTH_INLINE_SOURCE_MAPS=1 compiles the files as they are. Last in the list: it
+#   wraps the others' source rewrites, so they see the source without it.
 LAZY_PROVIDER_INDEX = os.environ.get("SYNTH_EAGER_PROVIDER_INDEX") != "1"
 LAZY_CDKTF_DEPENDENCIES = os.environ.get("SYNTH_EAGER_CDKTF_DEPENDENCIES") != "1"
 TOKEN_STACK_TRACES = os.environ.get("SYNTH_TOKEN_STACK_TRACES") == "1"
@@ -62,6 +66,7 @@ ONE_RESOLVE_PASS = os.environ.get("SYNTH_PREPARING_RESOLVE") != "1"
 PLAIN_STRINGS_AT_ONCE = os.environ.get("SYNTH_RESOLVE_EVERY_STRING") != "1"
 REMEMBERED_DIGESTS = os.environ.get("SYNTH_HASH_TARBALLS") != "1"
 EARLY_START = os.environ.get("SYNTH_KERNEL_ON_IMPORT") != "1"
+NO_INLINE_SOURCE_MAPS = os.environ.get("SYNTH_INLINE_SOURCE_MAPS") != "1"
 if REMEMBERED_DIGESTS:
     os.environ["SYNTH_TARBALL_DIGESTS"] = str(cache_root() / "jsii-tarball-digests.json")
 _HOOKS = (
@@ -73,6 +78,7 @@ _HOOKS = (
     + (["one_resolve_pass.js"] if ONE_RESOLVE_PASS else [])
     + (["resolve_plain_strings.js"] if PLAIN_STRINGS_AT_ONCE else [])
     + (["tarball_digests.js"] if REMEMBERED_DIGESTS else [])
+    + (["no_inline_source_maps.js"] if NO_INLINE_SOURCE_MAPS else [])
 )
 # Ours before the user's: what a user's preloaded script prints must find the direct channel's
 # stdout wrapper in place.

@@ -96,6 +96,7 @@ def test_the_speed_hooks_change_nothing_in_the_output(tmp_path, fresh_synth) -> 
         "SYNTH_LOAD_CLASSES_ON_DEMAND": "1",
         "SYNTH_KERNEL_ON_IMPORT": "1",
         "SYNTH_CYCLE_COLLECTION": "1",
+        "SYNTH_INLINE_SOURCE_MAPS": "1",
     }
     # This process's NODE_OPTIONS already preloads the hooks (modules/cdk.py added them): the child
     # must start without them, or it would inherit what it is meant to switch off.
@@ -288,6 +289,57 @@ def test_plain_leaves_resolve_at_once_to_what_cdktf_resolves_them_to(tmp_path) -
     }
     assert resolved[17] == ["l1", "l2"]
     assert all(value.startswith("error: ") for value in resolved[-5:])
+
+
+def test_modules_compile_without_their_inline_source_map_unless_source_maps_are_on(tmp_path) -> None:
+    """no_inline_source_maps.js: cdktf's modules reach Node.js's compiler without the trailing
+    `//# sourceMappingURL=data:` line, and with everything before it unchanged; with source maps
+    enabled (`--enable-source-maps`) they keep it. Seen by a recorder preloaded first, which the hook
+    wraps, so it gets the source the hook passes on."""
+    hook = ROOT / "modules" / "no_inline_source_maps.js"
+    recorder = tmp_path / "recorder.js"
+    recorder.write_text(
+        "const Module = require('module'); const fs = require('fs'); const original = Module.prototype._compile;\n"
+        "globalThis.compiled = [];\n"
+        "Module.prototype._compile = function (content, filename) {\n"
+        "  if (filename.includes('/node_modules/cdktf/lib/')) {\n"
+        "    const disk = fs.readFileSync(filename, 'utf8');\n"
+        "    globalThis.compiled.push([content.includes('sourceMappingURL=data:'), disk.includes('sourceMappingURL=data:'),"
+        " disk.startsWith(content), disk.length - content.length]);\n"
+        "  }\n"
+        "  return original.apply(this, arguments);\n"
+        "};\n"
+    )
+    script = (
+        "require('cdktf'); const c = globalThis.compiled;"
+        "console.log(JSON.stringify({ modules: c.length, mapped: c.filter((e) => e[1]).length,"
+        " kept: c.filter((e) => e[0]).length, prefix: c.every((e) => e[2]),"
+        " cut: c.reduce((sum, e) => sum + e[3], 0) }));"
+    )
+    cwd = _cdktf_package(tmp_path)
+
+    def run(*flags: str) -> dict:
+        command = [
+            "node",
+            "--preserve-symlinks",
+            *flags,
+            "--require",
+            str(recorder),
+            "--require",
+            str(hook),
+            "-e",
+            script,
+        ]
+        result = subprocess.run(
+            command, cwd=cwd, capture_output=True, text=True, env={**os.environ, "NODE_OPTIONS": ""}
+        )
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)
+
+    cut, enabled = run(), run("--enable-source-maps")
+    assert cut["modules"] > 50 and cut["mapped"] == cut["modules"]  # every cdktf module has one
+    assert cut["kept"] == 0 and cut["prefix"] and cut["cut"] > 500_000
+    assert enabled["kept"] == enabled["mapped"] == enabled["modules"] and enabled["cut"] == 0
 
 
 def test_the_kernel_remembers_each_tarball_digest_as_jsii_computes_it(tmp_path) -> None:
