@@ -21,9 +21,11 @@ Round 0 is a warm-up (without the 10-environment and scaling synths) and is disc
 of the next N rounds are printed. Interleaving keeps ratios fair when the machine's load changes
 during the run: every ratio and slope is taken within one round, and its median over rounds printed.
 
-An alternative synth command line (`--python-flags=-O`, `--set-env NAME=VALUE`) is measured beside
-the plain one, in every round and for every synth figure, so that two ways of running synth compare
-under the same load. Its output must be byte-identical to the plain one's.
+An alternative synth command line (`--python-flags=-O`, `--set-env NAME=VALUE`, or `--checkout DIR`:
+another checkout's main.py, such as a `git worktree` of the code before a change, run with this
+virtualenv's python) is measured beside the plain one, in every round and for every synth figure,
+so that two ways of running synth compare under the same load. Its output must be byte-identical
+to the plain one's.
 
 Performance is reported, never asserted: a MISS still exits 0. A command that fails (non-zero exit,
 or output that shows it did not do what is measured, or an alternative whose output differs) exits 1
@@ -313,23 +315,30 @@ def resource_count(out: Path) -> int:
 
 @dataclass(frozen=True)
 class Variant:
-    """A synth command line: `python [python_flags] main.py synth ...`, with `env` added."""
+    """A synth command line: `python [python_flags] <checkout>/main.py synth ...`, with `env` added."""
 
     python_flags: tuple[str, ...] = ()
     env: tuple[tuple[str, str], ...] = ()
+    checkout: Path = ROOT
 
     @property
     def label(self) -> str:
         parts = [f"python {shlex.join(self.python_flags)}"] if self.python_flags else []
         parts += [f"{name}={value}" for name, value in self.env]
+        parts += [f"checkout {self.checkout}"] if self.checkout != ROOT else []
         return ", ".join(parts) or "plain"
 
     @property
     def plain(self) -> bool:
-        return not self.python_flags and not self.env
+        return not self.python_flags and not self.env and self.checkout == ROOT
+
+    @property
+    def main(self) -> str:
+        """main.py as the report shows it."""
+        return "main.py" if self.checkout == ROOT else str(self.checkout / "main.py")
 
     def command(self, out: Path, config: Path) -> list[str]:
-        synth = [str(ROOT / "main.py"), "synth", "--config", str(config), "--out", str(out)]
+        synth = [str(self.checkout / "main.py"), "synth", "--config", str(config), "--out", str(out)]
         return [PYTHON, *self.python_flags, *synth]
 
 
@@ -678,7 +687,7 @@ def report(bench: Bench, rounds: list[Round], mode: str, load_before: str, elaps
     print(f"provider import: {mode}")
     for variant in variants:
         command = shlex.join(
-            [*(f"{k}={v}" for k, v in variant.env), "python", *variant.python_flags, "main.py"]
+            [*(f"{k}={v}" for k, v in variant.env), "python", *variant.python_flags, variant.main]
         )
         role = "synth command:  " if variant.plain else f"[{variant.label}]:".ljust(16)
         print(f"{role} {command} synth --config DIR --out DIR")
@@ -743,12 +752,23 @@ def main(argv: list[str] | None = None) -> int:
         help="also measure synth with this environment variable set (repeatable; with --python-flags: one "
         "alternative with both)",
     )
+    parser.add_argument(
+        "--checkout",
+        type=Path,
+        metavar="DIR",
+        help="also measure DIR/main.py synth (another checkout of this repository, e.g. a `git worktree` "
+        "of the code before a change), run with this virtualenv's python; with the options above: one "
+        "alternative with all",
+    )
     args = parser.parse_args(argv)
     runs = 1 if args.quick else args.runs
     if runs < 1:
         parser.error("--runs must be at least 1")
     variants = [Variant()]
-    alternative = Variant(tuple(shlex.split(args.python_flags)), tuple(args.set_env))
+    checkout = args.checkout.resolve() if args.checkout else ROOT
+    if not (checkout / "main.py").is_file():
+        parser.error(f"--checkout {args.checkout}: no main.py there")
+    alternative = Variant(tuple(shlex.split(args.python_flags)), tuple(args.set_env), checkout)
     if not alternative.plain:
         variants.append(alternative)
     interval = args.interval_ms / 1000
