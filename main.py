@@ -253,6 +253,10 @@ def synth(args: argparse.Namespace, argv: list[str] | None = None) -> int:
         stale = stamp.stale_stacks(args.out, inputs)
         if stale and stamp.BOOTSTRAP not in stale and len(stale) < len(names):
             environments, partial = tuple(sorted(stale)), True
+    # A partial synth keeps the bootstrap stack as it is when its stamp proves it current (its
+    # inputs are every environment's account, region, role, backend and workspace); the
+    # project-wide files recorded with it, the workspaces and workflows, are written all the same.
+    bootstrap = not (partial and stamp.stack_current(args.out, stamp.BOOTSTRAP, inputs[stamp.BOOTSTRAP]))
     if argv is not None:
         without_type_checks(argv, config_dir, inputs)
         without_cycle_collection()
@@ -278,17 +282,18 @@ def synth(args: argparse.Namespace, argv: list[str] | None = None) -> int:
 
     from modules.stacks.synth import synthesize
 
-    synthesized = [stamp.BOOTSTRAP, *(env.name for env in platform.environments)]
+    environment_stacks = [env.name for env in platform.environments]
+    synthesized = [*([stamp.BOOTSTRAP] if bootstrap else []), *environment_stacks]
     # A stack's inputs do not depend on which others are synthesized with it: the editing loop's
     # subset is taken from those computed for the check above, not hashed again (about 30 ms).
-    if set(synthesized) <= set(inputs):
-        inputs = {name: inputs[name] for name in synthesized}
+    if {stamp.BOOTSTRAP, *environment_stacks} <= set(inputs):
+        inputs = {name: inputs[name] for name in (stamp.BOOTSTRAP, *environment_stacks)}
     else:
-        inputs = stamp.stack_inputs(config_dir, synthesized[1:])
+        inputs = stamp.stack_inputs(config_dir, environment_stacks)
     from modules.cdk import AddressCollision
 
     try:
-        present = synthesize(platform, args.out, inputs, keep_others=partial)
+        present = synthesize(platform, args.out, inputs, keep_others=partial, bootstrap=bootstrap)
     except AddressCollision as error:  # two config names that spell one Terraform address
         print(f"{config_dir}: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -296,7 +301,7 @@ def synth(args: argparse.Namespace, argv: list[str] | None = None) -> int:
     kept = [name for name in present if name not in synthesized]
     print(
         f"{_shown(args.out)}: synthesized {', '.join(synthesized)}"
-        + (f"; kept {', '.join(kept)} as they were" if kept else "")
+        + (f"; kept {', '.join(kept)} as {'it was' if len(kept) == 1 else 'they were'}" if kept else "")
     )
     return 0
 

@@ -95,7 +95,7 @@ def test_failed_synth_leaves_the_previous_output_exactly_as_it_was(out_dir: Path
         def synth(self) -> None:
             raise RuntimeError("boom")
 
-    def half_written(platform, outdir: Path):
+    def half_written(platform, outdir: Path, **_):
         (outdir / "stacks").mkdir(parents=True)
         (outdir / "stacks" / "partial.json").write_text("{")
         return Exploding()
@@ -121,7 +121,7 @@ def test_env_subset_and_no_op(tmp_path: Path) -> None:
     # a hand edit of the output is not "up to date": the next synth restores it
     (out / "stacks" / "dev" / "cdk.tf.json").write_text("{}")
     third = run_main("synth", "--env", "dev", "--out", str(out))
-    assert "synthesized bootstrap, dev" in third.stdout
+    assert third.stdout.strip().endswith("synthesized dev; kept bootstrap as it was")
     assert tree_digest(out) == synthesized
 
 

@@ -178,7 +178,7 @@ def test_stamps_are_per_stack_in_a_local_cache_and_never_in_the_output(tmp_path:
     )
     # a full synth re-synthesizes only what changed (prod), and keeps the rest as it is
     assert synth("--config", str(config), "--out", str(out), cache=cache).endswith(
-        "synthesized bootstrap, prod; kept dev, stg as they were"
+        "synthesized prod; kept bootstrap, dev, stg as they were"
     )
     # project.toml is every stack's input
     (config / "project.toml").write_text((config / "project.toml").read_text() + "\n# reviewed\n")
@@ -232,8 +232,11 @@ def test_an_edited_environment_alone_is_resynthesized_and_the_output_equals_a_fu
         path.write_text(text.replace("[network]\n", "[network]\nflow_log_retention_days = 14\n", 1))
         others = [s for s in ALL if s not in ("bootstrap", name)]
         before = {s: (tree_digest(out / "stacks" / s), page_digest(out, s)) for s in others}
+        bootstrap_inode = (out / "stacks" / "bootstrap" / "cdk.tf.json").stat().st_ino
         printed = synth("--config", str(config), "--out", str(out), cache=cache)
-        assert printed.endswith(f"synthesized bootstrap, {name}; kept {', '.join(others)} as they were")
+        assert printed.endswith(f"synthesized {name}; kept bootstrap, {', '.join(others)} as they were")
+        # the bootstrap stack's inputs did not change: its file is kept, not written again
+        assert (out / "stacks" / "bootstrap" / "cdk.tf.json").stat().st_ino == bootstrap_inode
         assert {s: (tree_digest(out / "stacks" / s), page_digest(out, s)) for s in others} == before
         assert '"retention_in_days": 14' in (out / "stacks" / name / "cdk.tf.json").read_text()
         assert "flow logs kept 14 days" in (out / "docs" / f"{name}.md").read_text()
@@ -252,7 +255,7 @@ def test_a_page_edited_or_deleted_by_hand_is_synthesized_again_with_its_stack(
     synthesized = tree_digest(out)
     (out / "docs" / "dev.md").write_text("# notes\n")
     assert synth("--config", str(config), "--out", str(out), cache=cache).endswith(
-        "synthesized bootstrap, dev; kept prod, stg as they were"
+        "synthesized dev; kept bootstrap, prod, stg as they were"
     )
     assert tree_digest(out) == synthesized
     (out / "docs" / "prod.md").unlink()
@@ -286,8 +289,9 @@ def test_a_partial_synth_writes_the_terraform_cloud_workspaces_as_a_full_one(
 
 
 def test_the_editing_loop_renders_the_workflows_as_a_full_synth(tmp_path: Path, config: Path) -> None:
-    """The workflows are project-wide, written with the bootstrap stack: a service added to dev alone
-    gets its deploy workflow in the editing loop; a region change in dev reaches stg's stack too (its
+    """The workflows are project-wide, recorded with the bootstrap stack and written by every synth: a
+    service added to dev alone gets its deploy workflow in the editing loop, which keeps the bootstrap
+    stack itself; a region change in dev reaches stg's stack too (its
     deploy role pulls the images it promotes from dev's registry)."""
     cache, out = tmp_path / "cache", tmp_path / "generated"
     synth("--config", str(config), "--out", str(out), cache=cache)
@@ -297,9 +301,11 @@ def test_the_editing_loop_renders_the_workflows_as_a_full_synth(tmp_path: Path, 
         + '\n[[services]]\nname = "jobs"\nport = 7000\npublic = false\nhosts = ["jobs.internal"]\npriority = 30\n'
     )
     assert synth("--config", str(config), "--out", str(out), cache=cache).endswith(
-        "synthesized bootstrap, dev; kept prod, stg as they were"
+        "synthesized dev; kept bootstrap, prod, stg as they were"
     )
     assert "acme-dev/jobs" in (out / "github" / "workflows" / "deploy-jobs.yml").read_text()
+    # the kept bootstrap's stamp records the workflows written: the next synth has nothing to do
+    assert synth("--config", str(config), "--out", str(out), cache=cache).endswith(": up to date")
     full = tmp_path / "full"
     synth("--config", str(config), "--out", str(full), cache=tmp_path / "other-cache")
     assert tree_digest(out) == tree_digest(full)

@@ -10,8 +10,8 @@ by its resolved path, holding
   environment's account, region, profile, role, backend and workspace) and the sha256 of every file
   the synth wrote for it, by its path in the output directory: `stacks/<name>/*` and, for an
   environment, its page `docs/<name>.md`; for the bootstrap stack, the Terraform Cloud workspace
-  definitions `terraform-cloud/workspaces.json` when written (a project-wide file, written whenever
-  the bootstrap is). Other files in the stack's directory (`.terraform/`,
+  definitions `terraform-cloud/workspaces.json` and the workflows `github/workflows/*` when written
+  (project-wide files, written by every synth). Other files in the stack's directory (`.terraform/`,
   state, plans) are Terraform's, not outputs, and do not count;
 - `manifest.json`: the sha256 of the output's `manifest.json` and the stacks it lists;
 - `out`: the output directory's path, so entries of deleted output directories can be pruned.
@@ -92,9 +92,9 @@ def environment_names(config_dir: Path) -> list[str]:
 # and workspace which Terraform Cloud runs the bootstrap stack trusts (modules/config/cloud.py); the
 # workspace definitions written with it also read the region (role ARNs, AWS_REGION) and the profile
 # (auto-apply). The GitHub workflows written with it (modules/delivery/workflows) read every
-# environment's delivery and services too, but need no key here: the bootstrap is synthesized (and
-# the workflows rendered from every file) whenever any environment is, and an edit of those keys
-# makes its environment's stack stale.
+# environment's delivery and services too, but need no key here: every synth renders them (and the
+# workspace definitions) from every file, whether it synthesizes the bootstrap stack or keeps it,
+# and an edit of those keys makes its environment's stack stale.
 _BOOTSTRAP_KEYS = ("account_id", "assume_role_arn", "backend", "workspace", "region", "profile")
 # What an environment stack reads from the other environment files: the account and region of the
 # environment it promotes images from (its deploy role pulls from that registry).
@@ -161,15 +161,25 @@ def page(stack: str) -> str:
 def stack_outputs(out_dir: Path, stack: str) -> dict[str, str]:
     """{path relative to `out_dir`: sha256} of what a synth writes for `stack`: every file under
     `stacks/<stack>/`, for an environment its page, for the bootstrap the workspace definitions
-    and the workflows."""
+    and the workflows (`project_outputs`)."""
     outputs = {
         f"{STACKS}/{stack}/{name}": sha for name, sha in files_sha256(out_dir / STACKS / stack).items()
     }
-    if stack == BOOTSTRAP and (out_dir / WORKFLOWS).is_dir():
+    if stack == BOOTSTRAP:
+        return outputs | project_outputs(out_dir)
+    if (out_dir / page(stack)).is_file():
+        outputs[page(stack)] = file_sha256(out_dir / page(stack))
+    return outputs
+
+
+def project_outputs(out_dir: Path) -> dict[str, str]:
+    """The project-wide files every synth writes, recorded with the bootstrap stack: the workflows
+    and the workspace definitions, those present."""
+    outputs = {}
+    if (out_dir / WORKFLOWS).is_dir():
         outputs |= {f"{WORKFLOWS}/{n}": sha for n, sha in files_sha256(out_dir / WORKFLOWS).items()}
-    for path in (WORKSPACES,) if stack == BOOTSTRAP else (page(stack),):
-        if (out_dir / path).is_file():
-            outputs[path] = file_sha256(out_dir / path)
+    if (out_dir / WORKSPACES).is_file():
+        outputs[WORKSPACES] = file_sha256(out_dir / WORKSPACES)
     return outputs
 
 
@@ -222,6 +232,11 @@ def recorded_outputs(out_dir: Path, stack: str) -> dict[str, str]:
     stamp = _read(_stack_stamp(cache_dir(out_dir), stack)) or {}
     outputs = stamp.get("outputs")
     return outputs if isinstance(outputs, dict) else {}
+
+
+def stack_current(out_dir: Path, stack: str, inputs: str) -> bool:
+    """Whether `stack`'s files in `out_dir` are what a synth with these inputs (its digest) writes."""
+    return _stack_current(out_dir, cache_dir(out_dir), stack, inputs)
 
 
 def _stack_current(out_dir: Path, cache: Path, stack: str, inputs: str) -> bool:

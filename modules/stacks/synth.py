@@ -25,10 +25,11 @@ Terraform finds it wherever the directory is applied from; being under `stacks/<
 among the stack's stamped outputs.
 
 The Terraform Cloud workspace definitions, `terraform-cloud/workspaces.json` (modules/stacks/
-workspaces.py), are project-wide and go with the bootstrap stack, which every synth writes: built
-from every configured environment, so a partial synth writes the same bytes as a full one; absent
-when no environment uses the cloud backend (a stale file is dropped with the previous output).
-The bootstrap's stamp records it among its outputs.
+workspaces.py), are project-wide and written by every synth, whether it synthesizes the bootstrap
+stack or keeps it (a partial synth whose bootstrap stamp is current): built from every configured
+environment, so a partial synth writes the same bytes as a full one; absent when no environment
+uses the cloud backend (a stale file is dropped with the previous output). The bootstrap's stamp
+records it among its outputs.
 
 The GitHub Actions workflows, `github/workflows/*.yml` (modules/delivery/workflows), are project-wide
 the same way: rendered from every configured environment with each synth, recorded with the
@@ -58,10 +59,12 @@ from modules.stacks.workspaces import render_workspaces
 STACK_FILE = "cdk.tf.json"
 
 
-def build_app(platform: Platform, outdir: Path) -> App:
-    """The cdktf app: the bootstrap stack and one stack per environment, in name order."""
+def build_app(platform: Platform, outdir: Path, *, bootstrap: bool = True) -> App:
+    """The cdktf app: the bootstrap stack (unless `bootstrap` is False) and one stack per
+    environment, in name order."""
     app = App(outdir=str(outdir))
-    BootstrapStack(app, platform)
+    if bootstrap:
+        BootstrapStack(app, platform)
     for env in platform.environments:
         EnvironmentStack(app, env)
     return app
@@ -171,27 +174,43 @@ def _assemble(staging: Path, out_dir: Path, synthesized: list[str], keep_others:
 
 
 def synthesize(
-    platform: Platform, out_dir: Path, inputs: Mapping[str, str], *, keep_others: bool = False
+    platform: Platform,
+    out_dir: Path,
+    inputs: Mapping[str, str],
+    *,
+    keep_others: bool = False,
+    bootstrap: bool = True,
 ) -> list[str]:
     """Write the bootstrap stack and `platform.environments` into `out_dir`; the stacks present after.
 
     `inputs`: {stack: inputs digest} (modules.core.stamp.stack_inputs), recorded in the stamps.
     `keep_others`: keep the other stacks already in `out_dir` (a synth of some environments only);
     otherwise the output holds exactly the stacks synthesized.
+    `bootstrap` False (with `keep_others`): keep the bootstrap stack's directory as it is, which its
+    stamp must have shown current; the project-wide files recorded with it (workspaces, workflows)
+    are written all the same, from every environment, and its stamp records them anew.
     """
+    if not bootstrap and not keep_others:
+        raise ValueError("a synth that keeps the bootstrap stack keeps the other stacks too")
     out_dir = out_dir.resolve()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = out_dir.parent / f".{out_dir.name}.synth-{os.getpid()}"
     previous = out_dir.parent / f".{out_dir.name}.previous-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
-    names = [stamp.BOOTSTRAP, *(env.name for env in platform.environments)]
+    names = [*([stamp.BOOTSTRAP] if bootstrap else []), *(env.name for env in platform.environments)]
     try:
         # Rendered while Node.js synthesizes the stacks, written once it is done.
-        with synthesizing(build_app(platform, staging)):
+        with synthesizing(build_app(platform, staging, bootstrap=bootstrap)):
             beside = _beside_the_stacks(platform)
         _write_beside(beside, staging)
         _write_packages(platform, staging)
         outputs = {name: stamp.stack_outputs(staging, name) for name in names}
+        if not bootstrap:  # its stack's files as stamped (they are unchanged), the project's as written
+            directory = f"{stamp.STACKS}/{stamp.BOOTSTRAP}/"
+            recorded = stamp.recorded_outputs(out_dir, stamp.BOOTSTRAP)
+            outputs[stamp.BOOTSTRAP] = {
+                path: sha for path, sha in recorded.items() if path.startswith(directory)
+            } | stamp.project_outputs(staging)
         present = _assemble(staging, out_dir, names, keep_others)
         if out_dir.exists():
             out_dir.rename(previous)
@@ -204,5 +223,5 @@ def synthesize(
     shutil.rmtree(previous, ignore_errors=True)
     # The cache only saves work: without a stamp, the next synth runs again.
     with contextlib.suppress(OSError):
-        stamp.write(out_dir, {name: (inputs[name], outputs[name]) for name in names}, present)
+        stamp.write(out_dir, {name: (inputs[name], outputs[name]) for name in outputs}, present)
     return present
