@@ -26,14 +26,9 @@ XDIST := --dist loadscope --no-loadscope-reorder
 # pytest-xdist, hypothesis, moto, ruff: the [dev] extra), which every other target installs by itself.
 install: $(VENV)/.installed-synth
 
-# main.py synthesizes under `python -O` (no runtime type checks in the bindings); pip writes only
-# plain .pyc files, and with PYTHONDONTWRITEBYTECODE set Python would recompile the bindings from
-# source on every -O run. The optimized bytecode is a cache: a file that does not compile does not
-# fail the install (the leading '-').
 $(VENV)/.installed-synth: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet -e .
-	-$(PY) -O -m compileall -q -j 0 $$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])') > /dev/null
 	touch $@
 
 $(VENV)/.installed: $(VENV)/.installed-synth

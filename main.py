@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import os
 import sys
 from pathlib import Path
@@ -37,15 +36,12 @@ REEXEC_GUARD = "PLATFORM_SYNTH_REEXEC"  # set across the re-exec into VENV_PYTHO
 REQUIRED_MODULES = ("cdktf", "pydantic")
 # The provider bindings check every argument's type at runtime (typeguard, `if __debug__:` in each
 # generated initialiser): about a quarter of a synth's CPU, and redundant for a config the schema
-# validated. A synth that has work to do runs under `python -O`, which compiles those checks out;
-# the unit tier builds the same constructs in-process with the checks on, and a test proves the
-# output byte-identical either way. Set this variable to 1 to keep the checks (debugging).
+# validated. A command-line synth compiles cdktf, constructs and the provider without those checks
+# (modules/bindings.py `compile_without_type_checks`); the unit tier builds the same constructs
+# in-process with the checks on, and a test proves the output byte-identical either way. Set this
+# variable to 1 to keep the checks (debugging).
 TYPE_CHECKS_ENV = "PLATFORM_SYNTH_TYPE_CHECKS"
 PROVIDER_CLASSES_RECORD = "provider-classes.json"  # in the synth cache: what the last synth created
-# The stamp inputs the first interpreter computed (about 80 ms: hashing the code and config, reading
-# package versions), handed across the re-exec under -O so the second does not compute them again.
-# Used only by an optimized interpreter, and only for the same config directory and stacks.
-INPUTS_ENV = "PLATFORM_SYNTH_INPUTS"
 CYCLE_COLLECTION_ENV = "SYNTH_CYCLE_COLLECTION"  # 1: keep Python's cyclic collector on (see below)
 
 
@@ -181,32 +177,6 @@ def ensure_interpreter(argv: list[str]) -> int | None:
     return EXIT_FAILURE
 
 
-def _optimized_bytecode_ready() -> bool:
-    """Whether `python -O` finds the bindings compiled (`.opt-1.pyc`, written by `make synth`), or
-    may write them itself. Without them it would compile the provider modules from source on every
-    run, which costs more than the checks it saves."""
-    if not sys.dont_write_bytecode:
-        return True
-    from importlib.util import cache_from_source, find_spec
-
-    spec = find_spec("cdktf")
-    return bool(spec and spec.origin) and Path(cache_from_source(spec.origin, optimization=1)).exists()
-
-
-def without_type_checks(argv: list[str], config_dir: Path, inputs: dict[str, str]) -> None:
-    """Re-execute this synth under `python -O` unless it already is (or TYPE_CHECKS_ENV says not to).
-
-    Called only once a synth is known to have work to do, before anything heavy is imported, so
-    the second interpreter start (tens of milliseconds) buys the whole saving. `inputs` (for the
-    stacks of `config_dir`) go with it (INPUTS_ENV).
-    """
-    if sys.flags.optimize or os.environ.get(TYPE_CHECKS_ENV) == "1" or not _optimized_bytecode_ready():
-        return
-    sys.stdout.flush()
-    os.environ[INPUTS_ENV] = json.dumps({"config": str(config_dir.resolve()), "inputs": inputs})
-    os.execv(sys.executable, [sys.executable, "-O", str(ROOT / "main.py"), *argv])
-
-
 def without_cycle_collection() -> None:
     """Turn off Python's cyclic garbage collector for the rest of this synth (a command-line run).
 
@@ -220,29 +190,16 @@ def without_cycle_collection() -> None:
         gc.disable()
 
 
-def _inherited_inputs(config_dir: Path, stacks: set[str]) -> dict[str, str] | None:
-    """The inputs the interpreter before the re-exec computed for these stacks, if it did."""
-    handed = os.environ.pop(INPUTS_ENV, None)
-    if handed is None or not sys.flags.optimize:
-        return None
-    try:
-        record = json.loads(handed)
-        inputs = record["inputs"]
-        same = record["config"] == str(config_dir.resolve()) and set(inputs) == stacks
-    except (ValueError, KeyError, TypeError):
-        return None
-    return inputs if same else None
-
-
 def synth(args: argparse.Namespace, argv: list[str] | None = None) -> int:
-    """`argv`: the command line, to re-execute this synth under -O with (None: stay in-process)."""
+    """`argv`: the command line of a command-line run (None: a caller's process, which keeps Python's
+    collector and the bindings' type checks)."""
     from modules.core import stamp
 
     config_dir = _shown(args.config)
     environments = tuple(dict.fromkeys(args.env))
     partial = bool(environments)
     names = environments or tuple(stamp.environment_names(config_dir))
-    inputs = _inherited_inputs(config_dir, {stamp.BOOTSTRAP, *names}) or stamp.stack_inputs(config_dir, names)
+    inputs = stamp.stack_inputs(config_dir, names)
     if not stamp.RESERVED & set(names) and stamp.is_current(args.out, inputs, exact=not partial):
         print(f"{_shown(args.out)}: up to date")
         return 0
@@ -258,7 +215,6 @@ def synth(args: argparse.Namespace, argv: list[str] | None = None) -> int:
     # project-wide files recorded with it, the workspaces and workflows, are written all the same.
     bootstrap = not (partial and stamp.stack_current(args.out, stamp.BOOTSTRAP, inputs[stamp.BOOTSTRAP]))
     if argv is not None:
-        without_type_checks(argv, config_dir, inputs)
         without_cycle_collection()
     # The jsii kernel starts here, before jsii is even imported (modules/kernel.py), and loads cdktf
     # and the provider while Python imports and reads the config: modules/bindings.py sends those
@@ -267,6 +223,10 @@ def synth(args: argparse.Namespace, argv: list[str] | None = None) -> int:
     from modules.kernel import start_kernel_early
 
     start_kernel_early()
+    if argv is not None and os.environ.get(TYPE_CHECKS_ENV) != "1":
+        from modules.bindings import compile_without_type_checks
+
+        compile_without_type_checks()
     import modules.cdk
 
     classes_record = stamp.cache_root() / PROVIDER_CLASSES_RECORD
@@ -371,7 +331,8 @@ def main(argv: list[str] | None = None) -> int:
         return docs(args)
     if args.command == "review":
         return review(args)
-    # Only a command-line run re-executes itself; a caller that passes argv keeps its process.
+    # Only a command-line run turns off the cycle collector and the bindings' type checks; a caller
+    # that passes argv keeps its process as it is.
     return synth(args, sys.argv[1:] if argv is None else None)
 
 

@@ -1,19 +1,28 @@
 """How the generated jsii bindings are loaded and called, faster; what they do is unchanged.
 
-modules/cdk.py owns which packages are imported; this module only changes how two things run, each
-with a switch that turns it off and a test that compares the output both ways.
+modules/cdk.py owns which packages are imported; this module only changes how they are compiled and
+called, each lever with a switch that turns it off and a test that compares the output both ways.
+
+Compiled without type checks (`compile_without_type_checks`, which the synth CLI calls): the
+generated bindings check every argument's type at runtime (`if __debug__:` blocks calling
+typeguard in each initialiser and setter of cdktf, constructs and the provider), about a quarter of
+a synth's Python time, and redundant for a config the schema validated. Their modules are compiled
+with `optimize=1`, which leaves those blocks out, as `python -O` would, without running the whole
+interpreter (and every other package) optimized or starting a second one. The unit tier keeps the
+checks; PLATFORM_SYNTH_TYPE_CHECKS=1 (main.py) keeps them in a synth.
 
 Provider modules with postponed annotations (`install_provider_module_finder`): each generated
 resource module spells its classes' argument and property types as `typing` expressions, which
 Python evaluates when the class is defined: most of the ~4 ms it takes to import one of the ~90
 modules a synth uses. Compiled with PEP 563's postponed annotations (`from __future__ import
 annotations`), they stay strings until something asks for them: the bindings' runtime type checks
-(`typing.get_type_hints`, which resolves the strings), and nothing at all under `python -O`, which
-compiles those checks out. The no-op `typing.cast` calls of their getters are dropped from the
+(`typing.get_type_hints`, which resolves the strings), and nothing at all once compiled without
+those checks. The no-op `typing.cast` calls of their getters are dropped from the
 source too (see `without_typing_casts`). Each module also asks importlib.metadata for typeguard's
 version (about 1.5 ms of reading package metadata); the answer is remembered while provider modules
 load. The
-bytecode is cached beside the bindings' own (`__pycache__/*.opt-annotations<N>.pyc`, keyed on the
+bytecode is cached beside the bindings' own (`__pycache__/*.opt-annotations<N>.pyc`, cdktf's and
+constructs' `*.opt-checks<N>.pyc`, N the optimization level, keyed on the
 source's size and modification time); where that cannot be written, the module is compiled anew
 each time, which is slower, never wrong. It is written even with PYTHONDONTWRITEBYTECODE set (as
 container images often have it): it is this module's cache, in the virtualenv `make synth` made,
@@ -49,8 +58,7 @@ of a synth). SYNTH_JSII_SERIALIZER=1 serializes as jsii does.
 
 typeguard loaded on first use (`defer_typeguard`): cdktf's and the provider's modules `import
 typeguard` for their runtime type checks, and typeguard imports unittest.mock: about 45 ms before
-Node.js can even start. Under `python -O` (synth) the checks are compiled out and nothing ever reads
-an attribute of it: a stand-in takes its place in sys.modules and imports it the first time an
+Node.js can even start. Compiled without the checks (synth), nothing ever reads an attribute of it: a stand-in takes its place in sys.modules and imports it the first time an
 attribute of it is read (importlib's LazyLoader would not do: the next `import typeguard` reads the
 module's spec, and that loads it). SYNTH_EAGER_TYPEGUARD=1 imports it at once.
 
@@ -107,9 +115,11 @@ POSTPONED_ANNOTATIONS = os.environ.get("SYNTH_EAGER_ANNOTATIONS") != "1"
 PIPELINED_CREATES = os.environ.get("SYNTH_JSII_SYNC_CREATES") != "1"
 DIRECT_ARGUMENTS = os.environ.get("SYNTH_JSII_SERIALIZER") != "1"
 LAZY_TYPEGUARD = os.environ.get("SYNTH_EAGER_TYPEGUARD") != "1"
-_CACHE_TAG = f"annotations{sys.flags.optimize}"
-# In each cached file's header: a change to what the loader compiles must bump it.
+# In each cached file's header: a change to what the loaders compile must bump it.
 _LOADER_VERSION = 2
+# What the loaders below compile with: the interpreter's own optimization level, or 1 once
+# compile_without_type_checks() has run (the synth CLI).
+_optimize = sys.flags.optimize
 
 
 @contextlib.contextmanager
@@ -146,8 +156,15 @@ def without_typing_casts(source: bytes) -> bytes:
     return _TYPING_CAST.sub(rb"(\1", source)
 
 
-class _PostponedAnnotationsLoader(importlib.machinery.SourceFileLoader):
-    """Loads a module compiled with postponed annotations, its bytecode cached under its own tag."""
+class _CompilingLoader(importlib.machinery.SourceFileLoader):
+    """Loads a module compiled its own way (`compile_source`), its bytecode cached under the tag
+    `cache_tag()` beside the interpreter's own, even where Python writes no bytecode."""
+
+    def cache_tag(self) -> str:
+        raise NotImplementedError
+
+    def compile_source(self, source: bytes, path: str) -> types.CodeType:
+        raise NotImplementedError
 
     def get_code(self, fullname: str) -> types.CodeType:
         source_path = self.get_filename(fullname)
@@ -156,19 +173,12 @@ class _PostponedAnnotationsLoader(importlib.machinery.SourceFileLoader):
         header = importlib.util.MAGIC_NUMBER + struct.pack(
             "<Iqq", _LOADER_VERSION, stat.st_mtime_ns, stat.st_size
         )
-        cache_path = importlib.util.cache_from_source(source_path, optimization=_CACHE_TAG)
+        cache_path = importlib.util.cache_from_source(source_path, optimization=self.cache_tag())
         with contextlib.suppress(OSError):
             cached = self.get_data(cache_path)
             if cached.startswith(header):
                 return marshal.loads(memoryview(cached)[len(header) :])
-        code = compile(
-            without_typing_casts(self.get_data(source_path)),
-            source_path,
-            "exec",
-            flags=__future__.annotations.compiler_flag,
-            dont_inherit=True,
-            optimize=sys.flags.optimize,
-        )
+        code = self.compile_source(self.get_data(source_path), source_path)
         partial = f"{cache_path}.{os.getpid()}.tmp"
         try:
             os.makedirs(os.path.dirname(cache_path), exist_ok=True)
@@ -180,9 +190,77 @@ class _PostponedAnnotationsLoader(importlib.machinery.SourceFileLoader):
                 os.unlink(partial)
         return code
 
+
+class _PostponedAnnotationsLoader(_CompilingLoader):
+    """A provider resource module, compiled with postponed annotations and without its typing casts
+    (as shipped when POSTPONED_ANNOTATIONS is switched off), at the loaders' optimization level."""
+
+    def cache_tag(self) -> str:
+        return f"annotations{_optimize}" if POSTPONED_ANNOTATIONS else f"shipped{_optimize}"
+
+    def compile_source(self, source: bytes, path: str) -> types.CodeType:
+        if not POSTPONED_ANNOTATIONS:
+            return compile(source, path, "exec", dont_inherit=True, optimize=_optimize)
+        return compile(
+            without_typing_casts(source),
+            path,
+            "exec",
+            flags=__future__.annotations.compiler_flag,
+            dont_inherit=True,
+            optimize=_optimize,
+        )
+
     def exec_module(self, module: types.ModuleType) -> None:
         with _package_versions_remembered():
             super().exec_module(module)
+
+
+class _WithoutChecksLoader(_CompilingLoader):
+    """cdktf's or constructs' module, compiled as shipped at the loaders' optimization level."""
+
+    def cache_tag(self) -> str:
+        return f"checks{_optimize}"
+
+    def compile_source(self, source: bytes, path: str) -> types.CodeType:
+        return compile(source, path, "exec", dont_inherit=True, optimize=_optimize)
+
+
+# The jsii packages besides the provider whose modules check argument types at runtime.
+_CHECKED_PACKAGES = ("cdktf", "constructs")
+
+
+class _WithoutChecksFinder(importlib.abc.MetaPathFinder):
+    """Finds cdktf's and constructs' top-level modules the usual way, then loads them with
+    _WithoutChecksLoader."""
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: types.ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        if fullname not in _CHECKED_PACKAGES:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
+        if spec is None or type(spec.loader) is not importlib.machinery.SourceFileLoader:
+            return spec
+        spec.loader = _WithoutChecksLoader(spec.loader.name, spec.loader.path)
+        return spec
+
+
+def compile_without_type_checks() -> None:
+    """From now on, compile cdktf's, constructs' and the provider's modules as `python -O` would:
+    without their runtime type checks (the `if __debug__:` block in every generated initialiser and
+    setter, about a quarter of a synth's Python time, and redundant for a config the schema
+    validated). The synth CLI calls it before modules/cdk.py imports cdktf; the unit tier keeps the
+    checks. Their bytecode is cached under its own tag, so one install serves both."""
+    global _optimize
+    if any(name in sys.modules for name in _CHECKED_PACKAGES):
+        raise RuntimeError("compile_without_type_checks() must run before cdktf is imported")
+    _optimize = max(_optimize, 1)
+    if not any(isinstance(f, _WithoutChecksFinder) for f in sys.meta_path):
+        sys.meta_path.insert(0, _WithoutChecksFinder())
+
+
+def type_checks_compiled_in() -> bool:
+    return _optimize == 0
 
 
 class _ProviderModuleFinder(importlib.abc.MetaPathFinder):
@@ -210,12 +288,13 @@ class _ProviderModuleFinder(importlib.abc.MetaPathFinder):
 
 
 def install_provider_module_finder(package: types.ModuleType) -> bool:
-    """Load `package`'s resource modules with postponed annotations; False when switched off."""
-    if not POSTPONED_ANNOTATIONS:
+    """Load `package`'s resource modules with postponed annotations (and without type checks after
+    compile_without_type_checks()); whether with postponed annotations (False when switched off)."""
+    if not POSTPONED_ANNOTATIONS and _optimize == sys.flags.optimize:
         return False
     if not any(isinstance(f, _ProviderModuleFinder) for f in sys.meta_path):
         sys.meta_path.insert(0, _ProviderModuleFinder(package))
-    return True
+    return POSTPONED_ANNOTATIONS
 
 
 # --- creates that do not wait ------------------------------------------------------------------

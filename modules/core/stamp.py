@@ -30,6 +30,7 @@ import os
 import shutil
 import tomllib
 from collections.abc import Iterable, Mapping
+from importlib import metadata
 from pathlib import Path
 
 CODE_ROOT = Path(__file__).resolve().parents[2]
@@ -59,10 +60,6 @@ def _code_files() -> list[Path]:
 
 def _common_inputs() -> bytes:
     """What every stack depends on: the pinned versions and this code."""
-    # Imported here, not above: a synth re-executed under -O inherits its inputs (main.py) and
-    # never computes them, and importlib.metadata costs about 25 ms to import.
-    from importlib import metadata
-
     digest = hashlib.sha256()
     for name in _PINNED:
         try:
