@@ -51,7 +51,6 @@ from modules.config import Platform
 from modules.core import stamp
 from modules.delivery.targets import workflows_of
 from modules.delivery.workflows.render import render_workflows
-from modules.pages import render_page
 from modules.stacks.bootstrap import BootstrapStack
 from modules.stacks.environment import EnvironmentStack, stack_packages
 from modules.stacks.workspaces import render_workspaces
@@ -110,6 +109,10 @@ def _beside_the_stacks(platform: Platform) -> dict[str, str]:
     directory: the page of every environment synthesized; the Terraform Cloud workspace of every
     cloud environment, configured or selected alike (no file without one); the project's GitHub
     Actions workflows, from every configured environment (none without github)."""
+    # Imported here: this runs while Node.js writes the stacks, and the pages' jinja2 (about 35 ms
+    # to import) is then off the synth's critical path.
+    from modules.pages import render_page
+
     files = {stamp.page(env.name): render_page(env) for env in platform.environments}
     workspaces = render_workspaces(platform.all_environments)
     if workspaces is not None:

@@ -16,8 +16,10 @@ import json
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 INFRASTRUCTURE = "infrastructure.yml"
@@ -153,6 +155,10 @@ def registry_login_needed(previous: ServiceStage, stage: ServiceStage) -> bool:
 
 @functools.cache  # one compile of each template per process
 def _templates() -> Environment:
+    # Imported here: a synth renders the workflows while Node.js writes the stacks (modules/stacks/
+    # synth.py), so jinja2's import (about 40 ms) is not spent before the first construct is made.
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
     jinja = Environment(
         loader=FileSystemLoader(TEMPLATES),
         undefined=StrictUndefined,
