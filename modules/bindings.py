@@ -225,6 +225,18 @@ class _WithoutChecksLoader(_CompilingLoader):
         return compile(source, path, "exec", dont_inherit=True, optimize=_optimize)
 
 
+def _found_with(
+    loader: type[_CompilingLoader], fullname: str, path: Sequence[str] | None
+) -> importlib.machinery.ModuleSpec | None:
+    """The spec Python's path finder finds for `fullname`, its source file loaded by `loader`
+    (anything else, a compiled-only module say, is left as found)."""
+    spec = importlib.machinery.PathFinder.find_spec(fullname, path)
+    if spec is None or type(spec.loader) is not importlib.machinery.SourceFileLoader:
+        return spec
+    spec.loader = loader(spec.loader.name, spec.loader.path)
+    return spec
+
+
 # The jsii packages besides the provider whose modules check argument types at runtime.
 _CHECKED_PACKAGES = ("cdktf", "constructs")
 
@@ -238,11 +250,7 @@ class _WithoutChecksFinder(importlib.abc.MetaPathFinder):
     ) -> importlib.machinery.ModuleSpec | None:
         if fullname not in _CHECKED_PACKAGES:
             return None
-        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
-        if spec is None or type(spec.loader) is not importlib.machinery.SourceFileLoader:
-            return spec
-        spec.loader = _WithoutChecksLoader(spec.loader.name, spec.loader.path)
-        return spec
+        return _found_with(_WithoutChecksLoader, fullname, path)
 
 
 def compile_without_type_checks() -> None:
@@ -280,11 +288,7 @@ class _ProviderModuleFinder(importlib.abc.MetaPathFinder):
             return None
         if sys.modules.get(self.package.__name__) is not self.package:
             return None
-        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
-        if spec is None or type(spec.loader) is not importlib.machinery.SourceFileLoader:
-            return spec
-        spec.loader = _PostponedAnnotationsLoader(spec.loader.name, spec.loader.path)
-        return spec
+        return _found_with(_PostponedAnnotationsLoader, fullname, path)
 
 
 def install_provider_module_finder(package: types.ModuleType) -> bool:

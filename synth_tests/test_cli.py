@@ -208,6 +208,35 @@ def test_a_synth_without_the_bindings_type_checks_writes_the_same_bytes(
     assert tree_digest(out) == tree_digest(fresh_synth)
 
 
+def printed_at_exit(report: str, out: Path, env: dict[str, str]) -> str:
+    """The last line `report` (Python source defining `report()`) prints at the exit of
+    `python main.py synth --env dev --out OUT` as a command, with `env` added: registered with
+    atexit before main.py runs, so it runs after everything main.py registers."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        f"{report}\n"
+        "import atexit, runpy, sys\n"
+        "atexit.register(report)\n"
+        "sys.argv = ['main.py', 'synth', '--env', 'dev', '--out', sys.argv[1]]\n"
+        "runpy.run_path('main.py', run_name='__main__')\n"
+    )
+    inherited = {k: v for k, v in os.environ.items() if k != "NODE_OPTIONS"}
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**inherited, **env},
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.splitlines()[-1]
+
+
 @pytest.mark.parametrize(
     ("switch", "expected"),
     [({}, "False False False"), ({"PLATFORM_SYNTH_TYPE_CHECKS": "1"}, "True True True")],
@@ -217,36 +246,19 @@ def test_a_command_line_synth_compiles_the_bindings_without_their_type_checks(
 ) -> None:
     """main.py as a command: cdktf's, constructs' and the provider's initialisers run without their
     typeguard calls (compiled with optimize=1, in this one interpreter); PLATFORM_SYNTH_TYPE_CHECKS=1
-    keeps them. Seen from an atexit handler registered before main.py runs, so it runs last."""
-    import os
-    import subprocess
-    import sys
-
-    code = (
-        "import atexit, dis, runpy, sys\n"
+    keeps them."""
+    report = (
+        "import dis, sys\n"
         "def calls(function):\n"
         "    return any(i.argval == 'check_type' for i in dis.get_instructions(function))\n"
         "def report():\n"
         "    import cdktf, constructs\n"
         "    from modules import cdk\n"
         "    print('checks', calls(cdktf.TerraformStack.__init__), calls(constructs.Construct.__init__),"
-        " calls(cdk.aws.iam_role.IamRole.__init__), sys.flags.optimize)\n"
-        "atexit.register(report)\n"
-        "sys.argv = ['main.py', 'synth', '--env', 'dev', '--out', sys.argv[1]]\n"
-        "runpy.run_path('main.py', run_name='__main__')\n"
+        " calls(cdk.aws.iam_role.IamRole.__init__), sys.flags.optimize)"
     )
-    env = {k: v for k, v in os.environ.items() if k != "NODE_OPTIONS"}
-    result = subprocess.run(
-        [sys.executable, "-c", code, str(tmp_path / "out")],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        env={**env, **switch},
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[-1] == f"checks {expected} 0"  # one plain interpreter
+    # sys.flags.optimize 0: one plain interpreter, not one re-executed under -O
+    assert printed_at_exit(report, tmp_path / "out", switch) == f"checks {expected} 0"
 
 
 @pytest.mark.parametrize(
@@ -257,28 +269,6 @@ def test_a_command_line_synth_runs_without_the_cycle_collector(
 ) -> None:
     """main.py as a command: a synth with work to do turns Python's cyclic collector off, and the
     `__main__` block freezes what the command built before finalization; SYNTH_CYCLE_COLLECTION=1
-    keeps both as Python has them. Seen from an atexit handler registered before main.py runs, so
-    it runs last."""
-    import os
-    import subprocess
-    import sys
-
-    code = (
-        "import atexit, gc, runpy, sys\n"
-        "atexit.register(lambda: print('collector', gc.isenabled(), gc.get_freeze_count() > 0))\n"
-        "sys.argv = ['main.py', 'synth', '--env', 'dev', '--out', sys.argv[1]]\n"
-        "runpy.run_path('main.py', run_name='__main__')\n"
-    )
-    env = {k: v for k, v in os.environ.items() if k != "NODE_OPTIONS"}
-    env.update(switch)
-    result = subprocess.run(
-        [sys.executable, "-c", code, str(tmp_path / "out")],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[-1] == f"collector {expected}"
+    keeps both as Python has them."""
+    report = "import gc\ndef report():\n    print('collector', gc.isenabled(), gc.get_freeze_count() > 0)"
+    assert printed_at_exit(report, tmp_path / "out", switch) == f"collector {expected}"
