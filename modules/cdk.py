@@ -51,7 +51,8 @@ from modules.bindings import (  # noqa: E402
 # A kernel the synth CLI started ahead (modules/kernel.py) is the one jsii talks to.
 adopt_early_kernel()
 
-# typeguard, which the bindings import for their type checks, loads when first used (compiled without the checks, as a synth is: never).
+# typeguard, which the bindings import for their type checks, loads when first used (in a synth,
+# compiled without the checks: never).
 LAZY_TYPEGUARD = defer_typeguard()
 
 # Requests answered ahead (modules/bindings.py), from the first assembly load: the kernel starts on

@@ -52,8 +52,9 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 # - tarball_digests.js: the kernel finds each package in its cache by the SHA-256 of its tarball (34 MB
 #   for the provider); the digest is remembered in the synth cache, keyed by the file's path, size,
 #   mtime and inode. SYNTH_HASH_TARBALLS=1 hashes them every time.
-# - resolve_plain_strings.js: cdktf's resolve() returns a string with no token in it at once, without
-#   building a resolution context for it. SYNTH_RESOLVE_EVERY_STRING=1 keeps cdktf's way.
+# - resolve_plain_strings.js: cdktf's resolve() returns a plain leaf (a string with no token in it, a
+#   number that encodes none, a boolean, null) at once, without building a resolution context for
+#   it. SYNTH_RESOLVE_EVERY_STRING=1 keeps cdktf's way.
 # - no_inline_source_maps.js: the inline source map at the end of every cdktf and provider module
 #   (70% of a provider module's bytes) is cut off before Node.js compiles it, unless source maps
 #   are enabled. SYNTH_INLINE_SOURCE_MAPS=1 compiles the files as they are. Last in the list: it
