@@ -17,8 +17,8 @@ Python evaluates when the class is defined: most of the ~4 ms it takes to import
 modules a synth uses. Compiled with PEP 563's postponed annotations (`from __future__ import
 annotations`), they stay strings until something asks for them: the bindings' runtime type checks
 (`typing.get_type_hints`, which resolves the strings), and nothing at all once compiled without
-those checks. The no-op `typing.cast` calls of their getters are dropped from the
-source too (see `without_typing_casts`). Each module also asks importlib.metadata for typeguard's
+those checks. The no-op `typing.cast` calls of their getters are dropped from the source too (see
+`without_typing_casts`). Each module also asks importlib.metadata for typeguard's
 version (about 1.5 ms of reading package metadata); the answer is remembered while provider modules
 load. The
 bytecode is cached beside the bindings' own (`__pycache__/*.opt-annotations<N>.pyc`, cdktf's and
@@ -58,9 +58,10 @@ of a synth). SYNTH_JSII_SERIALIZER=1 serializes as jsii does.
 
 typeguard loaded on first use (`defer_typeguard`): cdktf's and the provider's modules `import
 typeguard` for their runtime type checks, and typeguard imports unittest.mock: about 45 ms before
-Node.js can even start. Compiled without the checks (synth), nothing ever reads an attribute of it: a stand-in takes its place in sys.modules and imports it the first time an
-attribute of it is read (importlib's LazyLoader would not do: the next `import typeguard` reads the
-module's spec, and that loads it). SYNTH_EAGER_TYPEGUARD=1 imports it at once.
+Node.js can even start. Compiled without the checks (a synth), nothing ever reads an attribute of
+it: a stand-in takes its place in sys.modules and imports it the first time an attribute of it is
+read (importlib's LazyLoader would not do: the next `import typeguard` reads the module's spec, and
+that loads it). SYNTH_EAGER_TYPEGUARD=1 imports it at once.
 
 A void invoke answered later (`void_invoke_ahead`): the app's `synth` is sent the same way, so
 Python renders what it writes beside the stacks (pages, workflows) while Node.js synthesizes; its
