@@ -203,17 +203,19 @@ def synth(args: argparse.Namespace, argv: list[str] | None = None) -> int:
     if not stamp.RESERVED & set(names) and stamp.is_current(args.out, inputs, exact=not partial):
         print(f"{_shown(args.out)}: up to date")
         return 0
-    if not partial:
-        # The editing loop: when only some environments changed since the last synth into this
-        # output, synthesize those (and the bootstrap) and keep the others' files as they are; their
-        # stamps prove them identical to what a full synth would write.
-        stale = stamp.stale_stacks(args.out, inputs)
-        if stale and stamp.BOOTSTRAP not in stale and len(stale) < len(names):
-            environments, partial = tuple(sorted(stale)), True
     # A partial synth keeps the bootstrap stack as it is when its stamp proves it current (its
     # inputs are every environment's account, region, role, backend and workspace); the
     # project-wide files recorded with it, the workspaces and workflows, are written all the same.
-    bootstrap = not (partial and stamp.stack_current(args.out, stamp.BOOTSTRAP, inputs[stamp.BOOTSTRAP]))
+    if partial:
+        bootstrap = not stamp.stack_current(args.out, stamp.BOOTSTRAP, inputs[stamp.BOOTSTRAP])
+    else:
+        # The editing loop: when only some environments changed since the last synth into this
+        # output, synthesize those alone and keep the other stacks' files as they are; their stamps
+        # prove them identical to what a full synth would write.
+        stale = stamp.stale_stacks(args.out, inputs)
+        bootstrap = True
+        if stale and stamp.BOOTSTRAP not in stale and len(stale) < len(names):
+            environments, partial, bootstrap = tuple(sorted(stale)), True, False
     if argv is not None:
         without_cycle_collection()
     # The jsii kernel starts here, before jsii is even imported (modules/kernel.py), and loads cdktf
