@@ -1,6 +1,8 @@
 // Shared by the hooks preloaded into the jsii Node.js runtime (readable_addresses.js,
 // no_token_stack_traces.js, one_resolve_pass.js): patch a module of the cdktf package once, when
-// Node.js first loads it, before anything can use it.
+// Node.js first loads it, before anything can use it. And by the three that rewrite a module's
+// source before Node.js compiles it (resolve_plain_strings.js, tarball_digests.js,
+// no_inline_source_maps.js): `rewriteOnCompile`.
 "use strict";
 const Module = require("module");
 const path = require("path");
@@ -61,4 +63,21 @@ function whenExported(exports, name, patch) {
   });
 }
 
-module.exports = { onCdktfModule, whenExported };
+/**
+ * Have Node.js compile every module from `rewrite(content, filename)` instead of its source (return
+ * `content` to leave a module as it is). Hooks preloaded later wrap this one: their rewrite runs
+ * first, and this one gets what it returns.
+ */
+function rewriteOnCompile(rewrite) {
+  const originalCompile = Module.prototype._compile;
+  Module.prototype._compile = function (content, filename) {
+    if (typeof content !== "string" || typeof filename !== "string") {
+      return originalCompile.apply(this, arguments);
+    }
+    const args = Array.prototype.slice.call(arguments);
+    args[0] = rewrite(content, filename);
+    return originalCompile.apply(this, args);
+  };
+}
+
+module.exports = { onCdktfModule, whenExported, rewriteOnCompile };

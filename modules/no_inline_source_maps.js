@@ -11,7 +11,7 @@
 //
 // SYNTH_INLINE_SOURCE_MAPS=1 (modules/kernel.py) leaves the sources as they are, to compare.
 "use strict";
-const Module = require("module");
+const { rewriteOnCompile } = require("./cdktf_module_patch.js");
 
 const INLINE_MAP = "\n//# sourceMappingURL=data:";
 
@@ -25,12 +25,6 @@ function withoutInlineSourceMap(content) {
   return content.slice(0, at + 1);
 }
 
-const originalCompile = Module.prototype._compile;
-Module.prototype._compile = function (content, filename) {
-  if (typeof content === "string" && !process.sourceMapsEnabled) {
-    return originalCompile.call(this, withoutInlineSourceMap(content), filename);
-  }
-  return originalCompile.apply(this, arguments);
-};
+rewriteOnCompile((content) => (process.sourceMapsEnabled ? content : withoutInlineSourceMap(content)));
 
 module.exports = { withoutInlineSourceMap };

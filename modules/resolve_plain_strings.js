@@ -20,8 +20,8 @@
 //
 // SYNTH_RESOLVE_EVERY_STRING=1 (modules/cdk.py) leaves cdktf as it is, to compare.
 "use strict";
-const Module = require("module");
 const path = require("path");
+const { rewriteOnCompile } = require("./cdktf_module_patch.js");
 
 const RESOLVE_MODULE = path.join("cdktf", "lib", "tokens", "private", "resolve.js");
 const ANCHOR = "function resolve(obj, options) {\n    const prefix = options.prefix || [];\n";
@@ -79,12 +79,6 @@ function withEarlyReturn(source) {
   return rewritten;
 }
 
-const originalCompile = Module.prototype._compile;
-Module.prototype._compile = function (content, filename) {
-  if (typeof filename === "string" && filename.endsWith(RESOLVE_MODULE)) {
-    return originalCompile.call(this, withEarlyReturn(content), filename);
-  }
-  return originalCompile.apply(this, arguments);
-};
+rewriteOnCompile((content, filename) => (filename.endsWith(RESOLVE_MODULE) ? withEarlyReturn(content) : content));
 
 module.exports = { withEarlyReturn, LEAF_SHORTCUTS };

@@ -12,7 +12,7 @@
 // that one call in its source as Node.js compiles it; if the call is not there as expected (another
 // jsii version), it changes nothing. SYNTH_HASH_TARBALLS=1 (modules/cdk.py) leaves jsii as it is.
 "use strict";
-const Module = require("module");
+const { rewriteOnCompile } = require("./cdktf_module_patch.js");
 const fs = require("fs");
 const path = require("path");
 
@@ -66,16 +66,9 @@ function tarballDigest(tarball, hashedWith, compute) {
 
 if (MEMO_FILE) {
   globalThis.__synthTarballDigest = tarballDigest;
-  const originalCompile = Module.prototype._compile;
-  Module.prototype._compile = function (content, filename) {
-    if (
-      typeof filename === "string" &&
-      filename.endsWith(PROGRAM) &&
-      content.includes("extractViaCache") &&
-      content.split(DIGEST_CALL).length === 2
-    ) {
-      return originalCompile.call(this, content.replace(DIGEST_CALL, REMEMBERED_CALL), filename);
-    }
-    return originalCompile.apply(this, arguments);
-  };
+  rewriteOnCompile((content, filename) =>
+    filename.endsWith(PROGRAM) && content.includes("extractViaCache") && content.split(DIGEST_CALL).length === 2
+      ? content.replace(DIGEST_CALL, REMEMBERED_CALL)
+      : content,
+  );
 }
